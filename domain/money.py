@@ -1,0 +1,50 @@
+"""Money as Decimal: call amounts, ISO 4217 minor units and the one rounding rule."""
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from domain.currencies import MINOR_UNITS
+from domain.errors import InvalidArgument
+
+CALL_AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,9})?$")
+NANOS = 10**9
+
+
+def is_currency(code: str) -> bool:
+    return code in MINOR_UNITS
+
+
+def minor_unit(currency: str) -> int:
+    """Digits after the point for `currency` (EUR 2, JPY 0, KWD 3)."""
+    return MINOR_UNITS[currency]
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """The one rounding rule of SPEC §5: half-up to the currency's minor unit."""
+    return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """Decimal string with exactly the currency's minor-unit digits ("1234.50", "12", "1.250")."""
+    return f"{round_money(amount, currency):f}"
+
+
+def parse_call_amount(text: str) -> tuple[int, int] | None:
+    """A call amount as (whole units, nanos), or None if it is not a plain decimal string.
+
+    Two integers keep 12 integer + 9 fraction digits exact in 64-bit SQL columns.
+    """
+    if not CALL_AMOUNT.match(text):
+        return None
+    whole, _, frac = text.partition(".")
+    return int(whole), int(frac.ljust(9, "0")) if frac else 0
+
+
+def from_units_nanos(units: int, nanos: int) -> Decimal:
+    return Decimal(units) + Decimal(nanos).scaleb(-9)
+
+
+def parse_decimal(field: str, text: str) -> Decimal:
+    """A plain (unsigned or signed) decimal string as Decimal; anything else is INVALID_ARGUMENT."""
+    if not re.fullmatch(r"-?[0-9]{1,18}(\.[0-9]{1,18})?", text or ""):
+        raise InvalidArgument(field, f"not a decimal number: {text[:40]!r}")
+    return Decimal(text)

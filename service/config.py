@@ -1,0 +1,109 @@
+"""Settings read once at start-up: flags > environment > defaults (SPEC §2)."""
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+
+class ConfigError(Exception):
+    """A bad setting; the message is one line naming the setting."""
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: str  # "sqlite" or "postgres"
+    path: str = ""  # sqlite file
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: str = "127.0.0.1:50051"
+    database: Database = Database("sqlite", path="billing.db")
+    tokens_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    grace_seconds: float = 10.0
+    workers: int = 16
+
+
+SERVER_SETTINGS = {  # flag name -> environment variable
+    "listen": "BILLING_LISTEN", "database": "BILLING_DATABASE_URL",
+    "tokens_file": "BILLING_TOKENS_FILE", "tls_cert": "BILLING_TLS_CERT", "tls_key": "BILLING_TLS_KEY",
+    "grace_seconds": "BILLING_GRACE_SECONDS",
+}
+
+
+def parse_database_url(url: str) -> Database:
+    where = "BILLING_DATABASE_URL / --database"
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if not path:
+            raise ConfigError(f"{where}: sqlite URL has no file name: {url!r}")
+        if path.startswith("file:"):  # shared in-memory databases for tests
+            return Database("sqlite", path=path)
+        parent = Path(path).resolve().parent
+        if not parent.is_dir():
+            raise ConfigError(f"{where}: directory {str(parent)!r} does not exist")
+        return Database("sqlite", path=path)
+    if url.startswith(("postgresql://", "postgres://")):
+        u = urlparse(url)
+        dbname = u.path.lstrip("/")
+        if not u.hostname or not dbname:
+            raise ConfigError(f"{where}: want postgresql://user@host:port/dbname, got {url!r}")
+        try:
+            port = u.port or 5432
+        except ValueError:
+            raise ConfigError(f"{where}: bad port in {url!r}") from None
+        return Database("postgres", host=u.hostname, port=port, user=unquote(u.username or "postgres"),
+                        password=unquote(u.password or ""), dbname=dbname)
+    raise ConfigError(f"{where}: unsupported URL {url!r} (use sqlite:///FILE or postgresql://...)")
+
+
+def parse_listen(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"BILLING_LISTEN / --listen: want HOST:PORT, got {value!r}")
+    return value
+
+
+def is_loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(flags: dict, environ=os.environ) -> Settings:
+    """Merge flags (None = not given) over environment over defaults, validating each value."""
+    def pick(name: str, default):
+        value = flags.get(name)
+        return value if value is not None else environ.get(SERVER_SETTINGS[name], default)
+
+    listen = parse_listen(pick("listen", "127.0.0.1:50051"))
+    database = parse_database_url(pick("database", "sqlite:///billing.db"))
+    tokens, cert, key = pick("tokens_file", None) or None, pick("tls_cert", None) or None, pick("tls_key", None) or None
+    for name, path in (("BILLING_TOKENS_FILE / --tokens-file", tokens), ("BILLING_TLS_CERT / --tls-cert", cert),
+                       ("BILLING_TLS_KEY / --tls-key", key)):
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{name}: file {path!r} not found")
+    if bool(cert) != bool(key):
+        raise ConfigError("BILLING_TLS_CERT / --tls-cert and BILLING_TLS_KEY / --tls-key must be given together")
+    try:
+        grace = float(pick("grace_seconds", "10"))
+    except ValueError:
+        raise ConfigError("BILLING_GRACE_SECONDS / --grace-seconds: not a number") from None
+    if not 0 <= grace <= 600:
+        raise ConfigError("BILLING_GRACE_SECONDS / --grace-seconds: must be between 0 and 600")
+    if not tokens and not is_loopback(listen):
+        raise ConfigError(f"--listen {listen} is not a loopback address: refusing to serve without "
+                          "authentication; give --tokens-file / BILLING_TOKENS_FILE")
+    return Settings(listen, database, tokens, cert, key, grace)

@@ -1,0 +1,1 @@
+"""The gRPC edge: servicers, converters and the one exception → status table."""

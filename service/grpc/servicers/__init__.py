@@ -1,0 +1,1 @@
+"""One thin servicer per gRPC service: convert, call the application, convert back."""

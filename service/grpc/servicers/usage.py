@@ -1,0 +1,55 @@
+"""UsageService: the client-streaming ingest and the usage summary."""
+from collections import defaultdict
+
+from billing.v1 import usage_pb2, usage_pb2_grpc
+from domain.money import format_money, from_units_nanos
+from service.grpc.converters import period_from_proto, period_to_proto
+from service.grpc.errors import mapped
+from service.persistence.ledger import BatchResult, RawCall
+
+MAX_BATCH = 10_000
+
+
+def raw_calls(batch, base: int) -> list[RawCall]:
+    out = []
+    for i, c in enumerate(batch.calls):
+        ts = c.started_at
+        out.append(RawCall(base + i, c.call_id, c.reseller_id, c.HasField("started_at"), ts.seconds, ts.nanos,
+                           c.billed_seconds, c.destination, c.destination_group, c.amount, c.currency))
+    return out
+
+
+class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
+    def __init__(self, app):
+        self.app = app
+
+    @mapped
+    def RecordCalls(self, request_iterator, context):
+        total, sent = BatchResult(), 0
+        for batch in request_iterator:
+            n = len(batch.calls)
+            if n > MAX_BATCH:
+                total.rejected.extend((sent + i, c.call_id[:128], f"batch holds {n} calls; at most {MAX_BATCH}")
+                                      for i, c in enumerate(batch.calls))
+            else:
+                total.add(self.app.ledger.record(raw_calls(batch, sent)))
+            sent += n
+        return usage_pb2.RecordCallsResponse(
+            accepted=total.accepted, duplicates=total.duplicates, late=total.late,
+            rejected=[usage_pb2.RejectedCall(index=i, call_id=cid, reason=why) for i, cid, why in total.rejected])
+
+    @mapped
+    def GetUsageSummary(self, request, context):
+        period = period_from_proto(request)
+        reseller = self.app.get_reseller(request.reseller_id)
+        currency = reseller.terms.currency
+        groups = defaultdict(lambda: {s: [0, 0, 0, 0] for s in ("billed", "unbilled", "late")})
+        for state, group, calls, seconds, units, nanos in self.app.usage_summary(request.reseller_id, period):
+            totals = groups[group][state]
+            totals[0] += calls; totals[1] += seconds; totals[2] += units; totals[3] += nanos
+        return usage_pb2.UsageSummary(
+            reseller_id=request.reseller_id, period=period_to_proto(period.as_dict()), currency=currency,
+            groups=[usage_pb2.UsageGroup(destination_group=g, **{
+                s: usage_pb2.UsageTotals(calls=v[0], billed_seconds=v[1],
+                                         amount=format_money(from_units_nanos(v[2], v[3]), currency))
+                for s, v in states.items()}) for g, states in sorted(groups.items())])

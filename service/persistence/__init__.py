@@ -1,0 +1,1 @@
+"""Storage: the eventsourcing recorders plus the call ledger kept in the same database."""

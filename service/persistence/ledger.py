@@ -1,0 +1,198 @@
+"""The call ledger: all-or-nothing batch ingest with rollups, and the usage queries invoices read."""
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from domain.calls import LocalDays, check_call
+from domain.invoice import UsageRow
+from domain.money import parse_call_amount
+from service.persistence.backend import Backend, Sql
+
+INSERT_CHUNK = 2000  # rows per multi-row INSERT (10 columns each; well under SQLite's 32,766 variables)
+COLUMNS = ("reseller_id, call_id, started_ns, local_day, billed_seconds, destination, "
+           "destination_group, amount_units, amount_nanos, late_for")
+CONTENT = slice(0, 9)  # everything but late_for, which depends on when the call arrived
+ROLLUP_UPSERT = (
+    "INSERT INTO billing_call_rollups (reseller_id, local_day, destination_group, late_for, "
+    "calls, billed_seconds, amount_units, amount_nanos) VALUES (?,?,?,?,?,?,?,?) "
+    "ON CONFLICT (reseller_id, local_day, destination_group, late_for) DO UPDATE SET "
+    "calls = billing_call_rollups.calls + excluded.calls, "
+    "billed_seconds = billing_call_rollups.billed_seconds + excluded.billed_seconds, "
+    "amount_units = billing_call_rollups.amount_units + excluded.amount_units, "
+    "amount_nanos = billing_call_rollups.amount_nanos + excluded.amount_nanos")
+
+
+@dataclass
+class RawCall:
+    """A call as received, before validation (plain Python values pulled off the wire)."""
+
+    index: int
+    call_id: str
+    reseller_id: str
+    has_started: bool
+    started_s: int
+    started_nanos: int
+    billed_seconds: int
+    destination: str
+    destination_group: str
+    amount: str
+    currency: str
+
+
+@dataclass
+class BatchResult:
+    accepted: int = 0
+    duplicates: int = 0
+    late: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (index, call_id, reason)
+
+    def add(self, other: "BatchResult") -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.late += other.late
+        self.rejected.extend(other.rejected)
+
+
+class Ledger:
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self._days: dict[str, LocalDays] = {}
+
+    # ---- ingest -------------------------------------------------------------------------
+    def record(self, calls: list[RawCall]) -> BatchResult:
+        """Store one batch in one transaction: every valid call or none of them."""
+        result = BatchResult()
+        valid = []
+        for c in calls:
+            reason = check_call(c.call_id, c.destination_group, c.destination, c.amount,
+                                c.has_started, c.started_s)
+            if reason:
+                result.rejected.append((c.index, c.call_id, reason))
+            else:
+                valid.append(c)
+        if not valid:
+            return result
+        with self.backend.transaction() as sql:
+            rows = self._rows_for(sql, valid, result)
+            inserted = self._insert(sql, rows)
+            self._settle(sql, rows, inserted, result)
+        result.rejected.sort()
+        return result
+
+    def _rows_for(self, sql: Sql, calls: list[RawCall], result: BatchResult) -> list[tuple]:
+        resellers = {c.reseller_id for c in calls}
+        sql.lock_resellers(resellers)
+        terms = self._terms(sql, resellers)
+        covered = self.active_periods(sql, resellers)
+        rows = []
+        for c in calls:
+            t = terms.get(c.reseller_id)
+            if t is None:
+                result.rejected.append((c.index, c.call_id, f"unknown reseller {c.reseller_id[:128]!r}"))
+                continue
+            if c.currency != t[0]:
+                result.rejected.append((c.index, c.call_id, f"currency {c.currency[:8]!r} is not the reseller's {t[0]}"))
+                continue
+            day = self._local_days(t[1]).day_of(c.started_s)
+            late_for = next((inv for lo, hi, inv in covered.get(c.reseller_id, ()) if lo <= day <= hi), "")
+            units, nanos = parse_call_amount(c.amount)
+            rows.append((c.reseller_id, c.call_id, c.started_s * 10**9 + c.started_nanos, day,
+                         c.billed_seconds, c.destination, c.destination_group, units, nanos, late_for,
+                         c.index))
+        return rows
+
+    def _insert(self, sql: Sql, rows: list[tuple]) -> set[tuple[str, str]]:
+        inserted: set[tuple[str, str]] = set()
+        for at in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[at:at + INSERT_CHUNK]
+            values = ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * len(chunk))
+            params = [v for r in chunk for v in r[:10]]
+            sql.execute(f"INSERT INTO billing_calls ({COLUMNS}) VALUES {values} "
+                        "ON CONFLICT (reseller_id, call_id) DO NOTHING RETURNING reseller_id, call_id", params)
+            inserted.update(sql.fetchall())
+        return inserted
+
+    def _settle(self, sql: Sql, rows: list[tuple], inserted: set, result: BatchResult) -> None:
+        """Count inserted rows, roll them up, and sort the rest into duplicates and conflicts."""
+        rollup: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        others = []
+        for r in rows:
+            key = (r[0], r[1])
+            if key in inserted:
+                inserted.discard(key)  # a second copy in the same batch is not "inserted" again
+                s = rollup[(r[0], r[3], r[6], r[9])]
+                s[0] += 1; s[1] += r[4]; s[2] += r[7]; s[3] += r[8]
+                result.accepted += 1
+                result.late += bool(r[9])
+            else:
+                others.append(r)
+        sql.executemany(ROLLUP_UPSERT, [(*k, *v) for k, v in rollup.items()])
+        if others:
+            stored = self._stored(sql, [(r[0], r[1]) for r in others])
+            for r in others:
+                if stored.get((r[0], r[1])) == r[CONTENT]:
+                    result.duplicates += 1
+                else:
+                    result.rejected.append((r[10], r[1], "call_id already stored with different content"))
+
+    def _stored(self, sql: Sql, keys: list[tuple[str, str]]) -> dict:
+        found = {}
+        for rid in {k[0] for k in keys}:
+            ids = [k[1] for k in keys if k[0] == rid]
+            for at in range(0, len(ids), 500):
+                part = ids[at:at + 500]
+                sql.execute(f"SELECT {COLUMNS} FROM billing_calls WHERE reseller_id = ? AND call_id IN "
+                            f"({','.join('?' * len(part))})", [rid, *part])
+                for row in sql.fetchall():
+                    found[(row[0], row[1])] = tuple(row[CONTENT])
+        return found
+
+    def _terms(self, sql: Sql, resellers: set[str]) -> dict[str, tuple[str, str]]:
+        ids = list(resellers)
+        sql.execute("SELECT reseller_id, currency, time_zone FROM billing_resellers WHERE reseller_id IN "
+                    f"({','.join('?' * len(ids))})", ids)
+        return {r[0]: (r[1], r[2]) for r in sql.fetchall()}
+
+    def _local_days(self, zone: str) -> LocalDays:
+        days = self._days.get(zone)
+        if days is None:
+            days = self._days[zone] = LocalDays(zone)
+        return days
+
+    # ---- queries ------------------------------------------------------------------------
+    @staticmethod
+    def active_periods(sql: Sql, resellers) -> dict[str, list[tuple[int, int, str]]]:
+        ids = list(resellers)
+        sql.execute("SELECT reseller_id, start_day, end_day, invoice_id FROM billing_invoices "
+                    f"WHERE status = 'ISSUED' AND reseller_id IN ({','.join('?' * len(ids))})", ids)
+        out: dict[str, list] = defaultdict(list)
+        for rid, lo, hi, inv in sql.fetchall():
+            out[rid].append((lo, hi, inv))
+        return out
+
+    @staticmethod
+    def period_usage(sql: Sql, reseller_id: str, start: date, end: date,
+                     excluding_late_for: str = "") -> list[UsageRow]:
+        """Summed calls of the period per destination group (an invoice's raw lines)."""
+        sql.execute("SELECT destination_group, SUM(calls), SUM(billed_seconds), SUM(amount_units), "
+                    "SUM(amount_nanos) FROM billing_call_rollups WHERE reseller_id = ? AND local_day "
+                    "BETWEEN ? AND ? AND late_for <> ? GROUP BY destination_group",
+                    (reseller_id, start.toordinal(), end.toordinal(), excluding_late_for or "-"))
+        return [UsageRow(g, int(c), int(s), int(u), int(n)) for g, c, s, u, n in sql.fetchall()]
+
+    @staticmethod
+    def usage_by_state(sql: Sql, reseller_id: str, start: date, end: date) -> list[tuple]:
+        """Rollup rows (day, group, late_for, calls, seconds, units, nanos) of the period."""
+        sql.execute("SELECT local_day, destination_group, late_for, calls, billed_seconds, amount_units, "
+                    "amount_nanos FROM billing_call_rollups WHERE reseller_id = ? AND local_day "
+                    "BETWEEN ? AND ?", (reseller_id, start.toordinal(), end.toordinal()))
+        return [(d, g, lf, int(c), int(s), int(u), int(n)) for d, g, lf, c, s, u, n in sql.fetchall()]
+
+    @staticmethod
+    def ledger_usage(sql: Sql, reseller_id: str, start: date, end: date, excluding_late_for: str) -> list[UsageRow]:
+        """The same sums as period_usage, but from the raw call rows (used by audit verify)."""
+        sql.execute("SELECT destination_group, COUNT(*), SUM(billed_seconds), SUM(amount_units), "
+                    "SUM(amount_nanos) FROM billing_calls WHERE reseller_id = ? AND local_day "
+                    "BETWEEN ? AND ? AND late_for <> ? GROUP BY destination_group",
+                    (reseller_id, start.toordinal(), end.toordinal(), excluding_late_for or "-"))
+        return [UsageRow(g, int(c), int(s), int(u), int(n)) for g, c, s, u, n in sql.fetchall()]

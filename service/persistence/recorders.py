@@ -1,0 +1,35 @@
+"""Application recorders that also run the side writes of a save in the events' transaction."""
+from typing import Any, Sequence
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL
+
+from service.persistence.backend import Sql
+from service.persistence.schema import TABLES
+
+
+class SQLiteBillingRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + TABLES
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any):
+        # Events first: the INSERT takes SQLite's write lock, so the side writes'
+        # reads below see the latest committed state.
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        for write in kwargs.get("side_writes", ()):
+            write.run(Sql(c, postgres=False))
+        return ids
+
+
+class PostgresBillingRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: Any, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(SQL(t) for t in TABLES)  # type: ignore[arg-type]
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        # Runs before the library locks the events table; side writes take only
+        # per-reseller advisory locks, so the lock order is always the same.
+        for write in kwargs.get("side_writes", ()):
+            write.run(Sql(curs, postgres=True))

@@ -1,0 +1,48 @@
+"""DDL of the tables that live beside the event store (same database, same transactions)."""
+
+# Written in the SQL both SQLite and PostgreSQL accept; BIGINT is INTEGER to SQLite.
+TABLES = [
+    # The call ledger: one row per (reseller, call); append-only, never updated.
+    """CREATE TABLE IF NOT EXISTS billing_calls (
+        reseller_id TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        started_ns BIGINT NOT NULL,
+        local_day INTEGER NOT NULL,
+        billed_seconds BIGINT NOT NULL,
+        destination TEXT NOT NULL,
+        destination_group TEXT NOT NULL,
+        amount_units BIGINT NOT NULL,
+        amount_nanos BIGINT NOT NULL,
+        late_for TEXT NOT NULL,
+        PRIMARY KEY (reseller_id, call_id))""",
+    # Per (reseller, local day, destination group, late_for) sums of the ledger,
+    # written in the same transaction as the calls. late_for is '' or the id of
+    # the non-void invoice that already covered that day when the calls arrived.
+    """CREATE TABLE IF NOT EXISTS billing_call_rollups (
+        reseller_id TEXT NOT NULL,
+        local_day INTEGER NOT NULL,
+        destination_group TEXT NOT NULL,
+        late_for TEXT NOT NULL,
+        calls BIGINT NOT NULL,
+        billed_seconds BIGINT NOT NULL,
+        amount_units BIGINT NOT NULL,
+        amount_nanos BIGINT NOT NULL,
+        PRIMARY KEY (reseller_id, local_day, destination_group, late_for))""",
+    # Billing terms the ingest path needs, kept in step with Reseller events.
+    """CREATE TABLE IF NOT EXISTS billing_resellers (
+        reseller_id TEXT PRIMARY KEY,
+        currency TEXT NOT NULL,
+        time_zone TEXT NOT NULL)""",
+    # Invoice keys kept in step with Invoice events: lookup by number, active periods.
+    """CREATE TABLE IF NOT EXISTS billing_invoices (
+        invoice_id TEXT PRIMARY KEY,
+        reseller_id TEXT NOT NULL,
+        number TEXT NOT NULL UNIQUE,
+        sequence BIGINT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        start_day INTEGER NOT NULL,
+        end_day INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS billing_invoices_reseller ON billing_invoices (reseller_id, sequence)",
+]
+
+SQLITE_EXTRA = ["SELECT 1"]  # SQLite needs nothing beyond TABLES.

@@ -1,0 +1,75 @@
+"""Composition root: build the application and the gRPC server; run it until SIGTERM/SIGINT."""
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from billing.v1 import (audit_pb2, invoice_pb2, invoice_pb2_grpc, numbering_pb2, numbering_pb2_grpc,
+                        reseller_pb2, reseller_pb2_grpc, template_pb2, usage_pb2, usage_pb2_grpc)
+from service.application import BillingApplication
+from service.config import Settings
+from service.grpc.servicers.invoices import InvoiceServicer
+from service.grpc.servicers.numbering import NumberingServicer
+from service.grpc.servicers.resellers import ResellerServicer
+from service.grpc.servicers.usage import UsageServicer
+
+log = logging.getLogger("billing.server")
+MAX_MESSAGE = 8 * 1024 * 1024  # a full 10,000-call batch is ~1.5 MB
+SERVICES = [d.services_by_name[n].full_name for d, n in (
+    (reseller_pb2.DESCRIPTOR, "ResellerService"), (usage_pb2.DESCRIPTOR, "UsageService"),
+    (invoice_pb2.DESCRIPTOR, "InvoiceService"), (numbering_pb2.DESCRIPTOR, "NumberingService"),
+    (template_pb2.DESCRIPTOR, "TemplateService"), (audit_pb2.DESCRIPTOR, "AuditService"))]
+
+
+@dataclass
+class Running:
+    server: grpc.Server
+    port: int
+    app: BillingApplication
+    health: health.HealthServicer
+
+    def stop(self, grace: float | None = None) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        self.app.close()
+
+
+def create_server(settings: Settings) -> Running:
+    """Open the store and bind the server (port 0 picks a free port); not started yet."""
+    app = BillingApplication(settings.database)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.workers), options=[
+        ("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.so_reuseport", 0)])
+    reseller_pb2_grpc.add_ResellerServiceServicer_to_server(ResellerServicer(app), server)
+    usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(app), server)
+    invoice_pb2_grpc.add_InvoiceServiceServicer_to_server(InvoiceServicer(app), server)
+    numbering_pb2_grpc.add_NumberingServiceServicer_to_server(NumberingServicer(app), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(settings.listen)
+    for name in ["", *SERVICES]:  # the store is open: serving
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return Running(server, port, app, health_servicer)
+
+
+def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT, then drain in-flight RPCs for the grace period and return 0."""
+    running = create_server(settings)
+    running.server.start()
+    log.info("serving on %s (database: %s)", settings.listen, settings.database.kind)
+    if not settings.tokens_file:
+        log.warning("authentication is off (no tokens file); serving on loopback only")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("shutting down: draining in-flight RPCs for up to %.1f s", settings.grace_seconds)
+    running.stop(settings.grace_seconds)
+    log.info("stopped")
+    return 0
