@@ -61,7 +61,7 @@ class Invoice(Aggregate):
                  reseller_id: str, period: dict, issued_at: datetime, issue_date: str,
                  bill_to: dict, currency: str,
                  lines: list, subtotal: str, tax_rate: str, tax: str, total: str,
-                 template_version: int):
+                 template_version: int, covers_through: int):
         self.invoice_key = invoice_key
         self.request_id = request_id
         self.sequence = sequence
@@ -75,6 +75,9 @@ class Invoice(Aggregate):
         self.lines = lines
         self.subtotal, self.tax_rate, self.tax, self.total = subtotal, tax_rate, tax, total
         self.template_version = template_version
+        # The reseller's call-batch watermark: the invoice covers the calls of its
+        # period stored in batches up to this one (later ones are late for it).
+        self.covers_through = covers_through
         self.status = "ISSUED"
         self.void_reason = ""
 

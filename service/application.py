@@ -147,9 +147,16 @@ class BillingApplication(Application):
                     raise AlreadyExists(f"request_id {request_id!r} was used for a different invoice request")
                 return existing, self.position_of(invoice_id)
         reseller = self.get_reseller(reseller_id)
-        terms = reseller.terms
+        with self.backend.reseller_guard(reseller_id):
+            return self._issue(key, request_id, invoice_id, reseller, period)
+
+    def _issue(self, key: str, request_id: str, invoice_id: UUID, reseller: Reseller, period: Period):
+        terms, reseller_id = reseller.terms, reseller.reseller_id
         with self.backend.transaction(write=False) as sql:
+            # Usage first, watermark second: a batch landing in between raises the watermark
+            # and changes the usage, which the save's re-check turns into a retry.
             usage = self.ledger.period_usage(sql, reseller_id, period.start, period.end)
+            covers_through = self.ledger.batch_seq(sql, reseller_id)
         totals = compute_totals(usage, terms.currency, terms.tax_rate)
         book = self.load_or_none(InvoiceBook.create_id(reseller_id)) or InvoiceBook(reseller_id)
         numbering = self.load_or_none(Numbering.create_id()) or Numbering()
@@ -162,7 +169,7 @@ class BillingApplication(Application):
                           issue_date=issue_date.isoformat(), bill_to=terms.as_dict(),
                           currency=terms.currency, lines=totals.lines, subtotal=totals.subtotal,
                           tax_rate=totals.tax_rate, tax=totals.tax, total=totals.total,
-                          template_version=self.default_template_version())
+                          template_version=self.default_template_version(), covers_through=covers_through)
         write = InvoiceIssuedWrite(str(invoice_id), reseller_id, number, sequence, period.start, period.end,
                                    tuple(usage))
         return invoice, self.save_all(invoice, numbering, book, side_writes=(write,))

@@ -1,7 +1,8 @@
 """One small SQL interface over the eventsourcing datastores of SQLite and PostgreSQL."""
+import threading
 import zlib
-from contextlib import contextmanager
-from typing import Any, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any, Iterable, Iterator
 
 from psycopg.rows import tuple_row
 
@@ -10,6 +11,8 @@ class Sql:
     """A cursor wrapper: `?` placeholders, tuple rows, and the per-reseller lock, on both backends."""
 
     def __init__(self, cursor: Any, postgres: bool):
+        if postgres:
+            cursor.row_factory = tuple_row  # the library's cursors make dicts; SUM() columns share a name
         self.cursor = cursor
         self.postgres = postgres
 
@@ -25,9 +28,9 @@ class Sql:
             self.cursor.executemany(self._q(statement), rows)
 
     def fetchall(self) -> list[tuple]:
-        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()]
+        return [tuple(r) for r in self.cursor.fetchall()]
 
-    def lock_resellers(self, reseller_ids) -> None:
+    def lock_resellers(self, reseller_ids: Iterable[str]) -> None:
         """Serialise writers touching the same resellers (ingest vs invoice vs terms change).
 
         SQLite already has a single writer; PostgreSQL takes transaction-scoped
@@ -35,8 +38,11 @@ class Sql:
         """
         if self.postgres:
             for rid in sorted(set(reseller_ids)):
-                key = zlib.crc32(rid.encode()) - 2**31
-                self.cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (7001, key))
+                self.cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", lock_key(rid))
+
+
+def lock_key(reseller_id: str) -> tuple[int, int]:
+    return 7001, zlib.crc32(reseller_id.encode()) - 2**31
 
 
 class Backend:
@@ -45,6 +51,38 @@ class Backend:
     def __init__(self, datastore: Any, postgres: bool):
         self.datastore = datastore
         self.postgres = postgres
+        self._local: dict[str, threading.Lock] = {}
+        self._local_guard = threading.Lock()
+
+    @contextmanager
+    def local_locks(self, reseller_ids: Iterable[str]) -> Iterator[None]:
+        """In-process per-reseller locks (SQLite's deployment is one process)."""
+        with ExitStack() as stack:
+            if not self.postgres:
+                for rid in sorted(set(reseller_ids)):
+                    with self._local_guard:
+                        lock = self._local.setdefault(rid, threading.Lock())
+                    stack.enter_context(lock)
+            yield
+
+    @contextmanager
+    def reseller_guard(self, reseller_id: str) -> Iterator[None]:
+        """Keep the reseller's call ingest out while an invoice is calculated and saved.
+
+        Without it, a steady stream of calls could change the period's usage between
+        calculation and save on every retry. PostgreSQL: a session advisory lock (all
+        processes); SQLite: the in-process lock the ingest path takes too.
+        """
+        if not self.postgres:
+            with self.local_locks([reseller_id]):
+                yield
+            return
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", lock_key(reseller_id))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(reseller_id))
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Sql]:
@@ -53,5 +91,5 @@ class Backend:
                 yield Sql(cursor, False)
             return
         with self.datastore.get_connection() as conn, conn.transaction():
-            with conn.cursor(row_factory=tuple_row) as cursor:
+            with conn.cursor() as cursor:
                 yield Sql(cursor, True)

@@ -8,9 +8,10 @@ from domain.invoice import UsageRow
 from domain.money import parse_call_amount
 from service.persistence.backend import Backend, Sql
 
-INSERT_CHUNK = 2000  # rows per multi-row INSERT (10 columns each; well under SQLite's 32,766 variables)
+INSERT_CHUNK = 2000  # rows per multi-row INSERT (11 columns each; well under SQLite's 32,766 variables)
 COLUMNS = ("reseller_id, call_id, started_ns, local_day, billed_seconds, destination, "
-           "destination_group, amount_units, amount_nanos, late_for")
+           "destination_group, amount_units, amount_nanos, late_for, batch_seq")
+WIDTH = 11
 CONTENT = slice(0, 9)  # everything but late_for, which depends on when the call arrived
 ROLLUP_UPSERT = (
     "INSERT INTO billing_call_rollups (reseller_id, local_day, destination_group, late_for, "
@@ -72,7 +73,7 @@ class Ledger:
                 valid.append(c)
         if not valid:
             return result
-        with self.backend.transaction() as sql:
+        with self.backend.local_locks({c.reseller_id for c in valid}), self.backend.transaction() as sql:
             rows = self._rows_for(sql, valid, result)
             inserted = self._insert(sql, rows)
             self._settle(sql, rows, inserted, result)
@@ -82,7 +83,7 @@ class Ledger:
     def _rows_for(self, sql: Sql, calls: list[RawCall], result: BatchResult) -> list[tuple]:
         resellers = {c.reseller_id for c in calls}
         sql.lock_resellers(resellers)
-        terms = self._terms(sql, resellers)
+        terms = self._next_batch(sql, resellers)
         covered = self.active_periods(sql, resellers)
         rows = []
         for c in calls:
@@ -98,15 +99,15 @@ class Ledger:
             units, nanos = parse_call_amount(c.amount)
             rows.append((c.reseller_id, c.call_id, c.started_s * 10**9 + c.started_nanos, day,
                          c.billed_seconds, c.destination, c.destination_group, units, nanos, late_for,
-                         c.index))
+                         t[2], c.index))
         return rows
 
     def _insert(self, sql: Sql, rows: list[tuple]) -> set[tuple[str, str]]:
         inserted: set[tuple[str, str]] = set()
         for at in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[at:at + INSERT_CHUNK]
-            values = ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * len(chunk))
-            params = [v for r in chunk for v in r[:10]]
+            values = ",".join(["(" + ",".join("?" * WIDTH) + ")"] * len(chunk))
+            params = [v for r in chunk for v in r[:WIDTH]]
             sql.execute(f"INSERT INTO billing_calls ({COLUMNS}) VALUES {values} "
                         "ON CONFLICT (reseller_id, call_id) DO NOTHING RETURNING reseller_id, call_id", params)
             inserted.update(sql.fetchall())
@@ -133,7 +134,7 @@ class Ledger:
                 if stored.get((r[0], r[1])) == r[CONTENT]:
                     result.duplicates += 1
                 else:
-                    result.rejected.append((r[10], r[1], "call_id already stored with different content"))
+                    result.rejected.append((r[WIDTH], r[1], "call_id already stored with different content"))
 
     def _stored(self, sql: Sql, keys: list[tuple[str, str]]) -> dict:
         found = {}
@@ -147,11 +148,19 @@ class Ledger:
                     found[(row[0], row[1])] = tuple(row[CONTENT])
         return found
 
-    def _terms(self, sql: Sql, resellers: set[str]) -> dict[str, tuple[str, str]]:
+    @staticmethod
+    def _next_batch(sql: Sql, resellers: set[str]) -> dict[str, tuple[str, str, int]]:
+        """Advance each known reseller's batch_seq; returns {id: (currency, zone, batch_seq)}."""
         ids = list(resellers)
-        sql.execute("SELECT reseller_id, currency, time_zone FROM billing_resellers WHERE reseller_id IN "
-                    f"({','.join('?' * len(ids))})", ids)
-        return {r[0]: (r[1], r[2]) for r in sql.fetchall()}
+        sql.execute("UPDATE billing_resellers SET batch_seq = batch_seq + 1 WHERE reseller_id IN "
+                    f"({','.join('?' * len(ids))}) RETURNING reseller_id, currency, time_zone, batch_seq", ids)
+        return {r[0]: (r[1], r[2], int(r[3])) for r in sql.fetchall()}
+
+    @staticmethod
+    def batch_seq(sql: Sql, reseller_id: str) -> int:
+        sql.execute("SELECT batch_seq FROM billing_resellers WHERE reseller_id = ?", (reseller_id,))
+        rows = sql.fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def _local_days(self, zone: str) -> LocalDays:
         days = self._days.get(zone)
@@ -171,13 +180,12 @@ class Ledger:
         return out
 
     @staticmethod
-    def period_usage(sql: Sql, reseller_id: str, start: date, end: date,
-                     excluding_late_for: str = "") -> list[UsageRow]:
-        """Summed calls of the period per destination group (an invoice's raw lines)."""
+    def period_usage(sql: Sql, reseller_id: str, start: date, end: date) -> list[UsageRow]:
+        """Summed stored calls of the period per destination group (an invoice's raw lines)."""
         sql.execute("SELECT destination_group, SUM(calls), SUM(billed_seconds), SUM(amount_units), "
                     "SUM(amount_nanos) FROM billing_call_rollups WHERE reseller_id = ? AND local_day "
-                    "BETWEEN ? AND ? AND late_for <> ? GROUP BY destination_group",
-                    (reseller_id, start.toordinal(), end.toordinal(), excluding_late_for or "-"))
+                    "BETWEEN ? AND ? GROUP BY destination_group",
+                    (reseller_id, start.toordinal(), end.toordinal()))
         return [UsageRow(g, int(c), int(s), int(u), int(n)) for g, c, s, u, n in sql.fetchall()]
 
     @staticmethod
@@ -189,10 +197,11 @@ class Ledger:
         return [(d, g, lf, int(c), int(s), int(u), int(n)) for d, g, lf, c, s, u, n in sql.fetchall()]
 
     @staticmethod
-    def ledger_usage(sql: Sql, reseller_id: str, start: date, end: date, excluding_late_for: str) -> list[UsageRow]:
-        """The same sums as period_usage, but from the raw call rows (used by audit verify)."""
+    def ledger_usage(sql: Sql, reseller_id: str, start: date, end: date, covers_through: int) -> list[UsageRow]:
+        """The calls an invoice covered, summed from the raw call rows (audit): those of its
+        period stored no later than its batch watermark."""
         sql.execute("SELECT destination_group, COUNT(*), SUM(billed_seconds), SUM(amount_units), "
                     "SUM(amount_nanos) FROM billing_calls WHERE reseller_id = ? AND local_day "
-                    "BETWEEN ? AND ? AND late_for <> ? GROUP BY destination_group",
-                    (reseller_id, start.toordinal(), end.toordinal(), excluding_late_for or "-"))
+                    "BETWEEN ? AND ? AND batch_seq <= ? GROUP BY destination_group",
+                    (reseller_id, start.toordinal(), end.toordinal(), covers_through))
         return [UsageRow(g, int(c), int(s), int(u), int(n)) for g, c, s, u, n in sql.fetchall()]

@@ -14,6 +14,7 @@ TABLES = [
         amount_units BIGINT NOT NULL,
         amount_nanos BIGINT NOT NULL,
         late_for TEXT NOT NULL,
+        batch_seq BIGINT NOT NULL,
         PRIMARY KEY (reseller_id, call_id))""",
     # Per (reseller, local day, destination group, late_for) sums of the ledger,
     # written in the same transaction as the calls. late_for is '' or the id of
@@ -28,11 +29,15 @@ TABLES = [
         amount_units BIGINT NOT NULL,
         amount_nanos BIGINT NOT NULL,
         PRIMARY KEY (reseller_id, local_day, destination_group, late_for))""",
-    # Billing terms the ingest path needs, kept in step with Reseller events.
+    # Billing terms the ingest path needs, kept in step with Reseller events, and
+    # batch_seq: the number of call batches stored for the reseller so far. Each
+    # call row carries the batch_seq it arrived with, and each invoice the
+    # batch_seq it covers, so "the calls stored before the invoice" is exact.
     """CREATE TABLE IF NOT EXISTS billing_resellers (
         reseller_id TEXT PRIMARY KEY,
         currency TEXT NOT NULL,
-        time_zone TEXT NOT NULL)""",
+        time_zone TEXT NOT NULL,
+        batch_seq BIGINT NOT NULL DEFAULT 0)""",
     # Invoice keys kept in step with Invoice events: lookup by number, active periods.
     """CREATE TABLE IF NOT EXISTS billing_invoices (
         invoice_id TEXT PRIMARY KEY,
@@ -44,5 +49,3 @@ TABLES = [
         end_day INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS billing_invoices_reseller ON billing_invoices (reseller_id, sequence)",
 ]
-
-SQLITE_EXTRA = ["SELECT 1"]  # SQLite needs nothing beyond TABLES.

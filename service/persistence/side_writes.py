@@ -45,7 +45,8 @@ class InvoiceIssuedWrite:
     usage: tuple[UsageRow, ...]  # what the invoice was calculated from
 
     def run(self, sql: Sql) -> None:
-        sql.lock_resellers([self.reseller_id])
+        # The caller holds Backend.reseller_guard, so ingest is already kept out; the
+        # re-check below is the proof, and a mismatch aborts the save.
         now = Ledger.period_usage(sql, self.reseller_id, self.start, self.end)
         if sorted(now, key=_key) != sorted(self.usage, key=_key):
             raise UsageChanged("calls arrived for the period while the invoice was being created")
