@@ -1,9 +1,17 @@
 """The `billing` command: `billing serve` and the admin commands (over gRPC)."""
 import argparse
+import importlib
 import logging
 import sys
 
 from service.config import ConfigError, load_settings
+
+# Admin command groups: one module under service/cli_commands/ each, exposing NAME and register(sub, common).
+COMMAND_GROUPS = ["resellers", "usage", "invoices", "numbering"]
+
+EPILOG = """exit codes: 0 ok; 1 server error; 2 usage error or INVALID_ARGUMENT; 3 calls rejected on import;
+4 NOT_FOUND; 5 FAILED_PRECONDITION/ALREADY_EXISTS/ABORTED; 6 UNAUTHENTICATED/PERMISSION_DENIED;
+7 server unreachable"""
 
 
 def add_serve(sub) -> None:
@@ -34,15 +42,32 @@ def run_serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="billing", description="Switchboard Billing")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from service.cli_commands.common import connection_options
+    common = connection_options()
+    parser = argparse.ArgumentParser(prog="billing", description="Switchboard Billing", parents=[common],
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_serve(sub)
+    for name in COMMAND_GROUPS:
+        importlib.import_module(f"service.cli_commands.{name}").register(sub, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `billing invoices list | head`
+        return 0
+    except Exception as e:  # noqa: BLE001 - a CLI bug must not end in a traceback for operators
+        print(f"error: unexpected {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
