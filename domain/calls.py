@@ -56,8 +56,11 @@ class LocalDays:
 
 
 def check_call(call_id: str, group: str, destination: str, amount: str,
-               has_started: bool, started_s: int) -> str | None:
-    """The reason a call is malformed, or None. Reseller-dependent checks come later."""
+               has_started: bool, started_s: int) -> str | tuple[int, int]:
+    """The reason a call is malformed, or its amount as (units, nanos).
+
+    Reseller-dependent checks (known reseller, currency) come later, under the reseller's lock.
+    """
     if not call_id:
         return "empty call_id"
     if len(call_id) > MAX_ID_CHARS:
@@ -74,6 +77,7 @@ def check_call(call_id: str, group: str, destination: str, amount: str,
         return f"destination_group longer than {MAX_GROUP_CHARS} characters"
     if len(destination) > MAX_DESTINATION_CHARS:
         return f"destination longer than {MAX_DESTINATION_CHARS} characters"
-    if parse_call_amount(amount) is None:
+    parsed = parse_call_amount(amount)
+    if parsed is None:
         return "malformed amount (want a decimal string like 0.0125)"
-    return None
+    return parsed

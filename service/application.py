@@ -15,7 +15,7 @@ from domain.numbering import Numbering
 from domain.period import Period
 from domain.reseller import Reseller, ResellerTerms, reseller_uuid
 from service.config import Database
-from service.persistence.backend import Backend
+from service.persistence.backend import Backend, schema_lock
 from service.persistence.ledger import Ledger
 from service.persistence.side_writes import InvoiceIssuedWrite, InvoiceVoidedWrite, ResellerTermsWrite
 
@@ -43,7 +43,11 @@ class BillingApplication(Application):
     snapshotting_intervals = {Numbering: 50, InvoiceBook: 50}
 
     def __init__(self, database: Database):
-        super().__init__(env=persistence_env(database))
+        dsn = None if database.kind == "sqlite" else {
+            "host": database.host, "port": database.port, "user": database.user,
+            "password": database.password or None, "dbname": database.dbname}
+        with schema_lock(dsn):
+            super().__init__(env=persistence_env(database))
         self.backend = Backend(self.recorder.datastore, postgres=database.kind == "postgres")
         self.ledger = Ledger(self.backend)
         self._invoice_lock = threading.Lock()  # in-process creates share one counter: queue, don't collide

@@ -23,9 +23,12 @@ class Sql:
         self.cursor.execute(self._q(statement), params)
         return self
 
-    def executemany(self, statement: str, rows: list) -> None:
-        if rows:
-            self.cursor.executemany(self._q(statement), rows)
+    def executemany(self, statement: str, rows: list) -> int:
+        """Run the statement once per row; returns the number of rows changed in total."""
+        if not rows:
+            return 0
+        self.cursor.executemany(self._q(statement), rows)
+        return getattr(self.cursor, "sqlite_cursor", self.cursor).rowcount
 
     def fetchall(self) -> list[tuple]:
         return [tuple(r) for r in self.cursor.fetchall()]
@@ -93,3 +96,17 @@ class Backend:
         with self.datastore.get_connection() as conn, conn.transaction():
             with conn.cursor() as cursor:
                 yield Sql(cursor, True)
+
+
+@contextmanager
+def schema_lock(dsn: dict | None) -> Iterator[None]:
+    """Serialise table creation across server processes starting together on one PostgreSQL
+    database (CREATE TABLE IF NOT EXISTS races otherwise fail with a duplicate-type error)."""
+    if dsn is None:
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(autocommit=True, **dsn) as conn:
+        conn.execute("SELECT pg_advisory_lock(7002, 0)")
+        yield

@@ -12,10 +12,12 @@ MAX_BATCH = 10_000
 
 def raw_calls(batch, base: int) -> list[RawCall]:
     out = []
-    for i, c in enumerate(batch.calls):
+    append = out.append
+    for i, c in enumerate(batch.calls, base):
+        has_started = c.HasField("started_at")
         ts = c.started_at
-        out.append(RawCall(base + i, c.call_id, c.reseller_id, c.HasField("started_at"), ts.seconds, ts.nanos,
-                           c.billed_seconds, c.destination, c.destination_group, c.amount, c.currency))
+        append((i, c.call_id, c.reseller_id, has_started, ts.seconds, ts.nanos, c.billed_seconds,
+                c.destination, c.destination_group, c.amount, c.currency))
     return out
 
 
