@@ -2,6 +2,7 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Sequence
 
 from domain.calls import LocalDays, check_call
 from domain.invoice import UsageRow
@@ -19,13 +20,6 @@ ROLLUP_UPSERT = (
     "billed_seconds = billing_call_rollups.billed_seconds + excluded.billed_seconds, "
     "amount_units = billing_call_rollups.amount_units + excluded.amount_units, "
     "amount_nanos = billing_call_rollups.amount_nanos + excluded.amount_nanos")
-
-
-# A call as received, before validation: plain values pulled off the wire, as a tuple
-# (cheaper than an object per call on the hot path):
-# (index, call_id, reseller_id, has_started, started_s, started_nanos, billed_seconds,
-#  destination, destination_group, amount, currency)
-RawCall = tuple
 
 
 @dataclass
@@ -48,74 +42,75 @@ class Ledger:
         self._days: dict[str, LocalDays] = {}
 
     # ---- ingest -------------------------------------------------------------------------
-    def record(self, calls: list[RawCall]) -> BatchResult:
-        """Store one batch in one transaction: every valid call or none of them."""
+    def record(self, calls: Sequence, base: int = 0) -> BatchResult:
+        """Store one batch in one transaction: every valid call or none of them.
+
+        `calls` are billing.v1.Call messages (or objects of that shape); `base` is the
+        stream index of the first one. One pass validates and builds the rows: this is
+        the hot path of ingest.
+        """
         result = BatchResult()
-        valid = []
-        for c in calls:
-            checked = check_call(c[1], c[8], c[7], c[9], c[3], c[4])
-            if checked.__class__ is str:
-                result.rejected.append((c[0], c[1], checked))
-            else:
-                valid.append((c, checked))
-        if not valid:
+        if not calls:
             return result
-        resellers = {c[2] for c, _ in valid}
+        resellers = {c.reseller_id for c in calls}
         with self.backend.local_locks(resellers), self.backend.transaction() as sql:
-            rows = self._rows_for(sql, resellers, valid, result)
-            inserted = self._insert(sql, rows)
-            self._settle(sql, rows, inserted, result)
+            sql.lock_resellers(resellers)
+            terms = self._next_batch(sql, resellers)
+            rows = self._rows(calls, base, terms, self.active_periods(sql, resellers), result)
+            if rows:
+                self._settle(sql, rows, self._insert(sql, rows), result)
         result.rejected.sort()
         return result
 
-    def _rows_for(self, sql: Sql, resellers: set[str], valid: list, result: BatchResult) -> list[tuple]:
-        sql.lock_resellers(resellers)
-        terms = self._next_batch(sql, resellers)
-        covered = self.active_periods(sql, resellers)
-        rows = []
-        for (index, call_id, rid, _, started_s, started_nanos, seconds, destination, group, _, currency), \
-                (units, nanos) in valid:
+    def _rows(self, calls: Sequence, base: int, terms: dict, covered: dict, result: BatchResult) -> list[tuple]:
+        rows, reject = [], result.rejected.append
+        days = {rid: self._local_days(t[1]) for rid, t in terms.items()}
+        for index, c in enumerate(calls, base):
+            call_id, rid, started = c.call_id, c.reseller_id, c.started_at
+            checked = check_call(call_id, c.destination_group, c.destination, c.amount,
+                                 c.HasField("started_at"), started.seconds)
+            if checked.__class__ is str:
+                reject((index, call_id, checked))
+                continue
             t = terms.get(rid)
             if t is None:
-                result.rejected.append((index, call_id, f"unknown reseller {rid[:128]!r}"))
+                reject((index, call_id, f"unknown reseller {rid[:128]!r}"))
                 continue
-            if currency != t[0]:
-                result.rejected.append((index, call_id, f"currency {currency[:8]!r} is not the reseller's {t[0]}"))
+            if c.currency != t[0]:
+                reject((index, call_id, f"currency {c.currency[:8]!r} is not the reseller's {t[0]}"))
                 continue
-            day = self._local_days(t[1]).day_of(started_s)
+            day = days[rid].day_of(started.seconds)
             late_for = ""
             for lo, hi, invoice_id in covered.get(rid, ()):
                 if lo <= day <= hi:
                     late_for = invoice_id
-            rows.append((rid, call_id, started_s * 1_000_000_000 + started_nanos, day, seconds, destination,
-                         group, units, nanos, late_for, t[2], index))
+            rows.append((rid, call_id, started.seconds * 1_000_000_000 + started.nanos, day, c.billed_seconds,
+                         c.destination, c.destination_group, checked[0], checked[1], late_for, t[2], index))
         return rows
 
     @staticmethod
-    def _insert(sql: Sql, rows: list[tuple]) -> set[tuple[str, str]] | None:
-        """Insert new calls; returns the keys inserted, or None when every row was."""
+    def _insert(sql: Sql, rows: list[tuple]) -> bool:
+        """Insert new calls; True when every row was new (the common case)."""
         count = sql.executemany(f"INSERT INTO billing_calls ({COLUMNS}) VALUES ({','.join('?' * WIDTH)}) "
                                 "ON CONFLICT (reseller_id, call_id) DO NOTHING", [r[:WIDTH] for r in rows])
-        if count == len(rows):
-            return None
-        inserted = set()  # some were already stored: this batch's rows carry its batch_seq
-        for rid, seq in {(r[0], r[10]) for r in rows}:
-            sql.execute("SELECT reseller_id, call_id FROM billing_calls WHERE reseller_id = ? AND batch_seq = ?",
-                        (rid, seq))
-            inserted.update(sql.fetchall())
-        return inserted
+        return count == len(rows)
 
-    def _settle(self, sql: Sql, rows: list[tuple], inserted: set | None, result: BatchResult) -> None:
+    def _settle(self, sql: Sql, rows: list[tuple], all_new: bool, result: BatchResult) -> None:
         """Count inserted rows, roll them up, and sort the rest into duplicates and conflicts."""
-        rollup: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        others = []
-        for r in rows:
-            if inserted is not None:
+        if all_new:
+            new, others = rows, []
+        else:  # some keys were stored before: a row is ours if it carries this batch's batch_seq
+            stored = self._stored(sql, [(r[0], r[1]) for r in rows])
+            new, others, taken = [], [], set()
+            for r in rows:
                 key = (r[0], r[1])
-                if key not in inserted:
+                if stored[key][10] == r[10] and key not in taken:
+                    taken.add(key)
+                    new.append(r)
+                else:
                     others.append(r)
-                    continue
-                inserted.discard(key)  # a second copy in the same batch is not "inserted" again
+        rollup: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for r in new:
             s = rollup[(r[0], r[3], r[6], r[9])]
             s[0] += 1
             s[1] += r[4]
@@ -123,15 +118,13 @@ class Ledger:
             s[3] += r[8]
             if r[9]:
                 result.late += 1
-        result.accepted += len(rows) - len(others)
+        result.accepted += len(new)
         sql.executemany(ROLLUP_UPSERT, [(*k, *v) for k, v in rollup.items()])
-        if others:
-            stored = self._stored(sql, [(r[0], r[1]) for r in others])
-            for r in others:
-                if stored.get((r[0], r[1])) == r[CONTENT]:
-                    result.duplicates += 1
-                else:
-                    result.rejected.append((r[WIDTH], r[1], "call_id already stored with different content"))
+        for r in others:
+            if stored[(r[0], r[1])][CONTENT] == r[CONTENT]:
+                result.duplicates += 1
+            else:
+                result.rejected.append((r[WIDTH], r[1], "call_id already stored with different content"))
 
     def _stored(self, sql: Sql, keys: list[tuple[str, str]]) -> dict:
         found = {}
@@ -142,7 +135,7 @@ class Ledger:
                 sql.execute(f"SELECT {COLUMNS} FROM billing_calls WHERE reseller_id = ? AND call_id IN "
                             f"({','.join('?' * len(part))})", [rid, *part])
                 for row in sql.fetchall():
-                    found[(row[0], row[1])] = tuple(row[CONTENT])
+                    found[(row[0], row[1])] = tuple(row)
         return found
 
     @staticmethod

@@ -7,12 +7,12 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL
 
 from service.persistence.backend import Sql
-from service.persistence.schema import TABLES
+from service.persistence.schema import statements
 
 
 class SQLiteBillingRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
-        return super().construct_create_table_statements() + TABLES
+        return super().construct_create_table_statements() + statements(sqlite=True)
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any):
         # Events first: the INSERT takes SQLite's write lock, so the side writes'
@@ -26,7 +26,7 @@ class SQLiteBillingRecorder(SQLiteApplicationRecorder):
 class PostgresBillingRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(t) for t in TABLES)  # type: ignore[arg-type]
+        self.sql_create_statements.extend(SQL(t) for t in statements(sqlite=False))  # type: ignore[arg-type]
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # Runs before the library locks the events table; side writes take only

@@ -115,8 +115,8 @@ def test_a_batch_stored_before_a_lost_response_comes_back_as_duplicates(stubs, s
     ledger = server.app.ledger
     original = ledger.record
 
-    def stored_then_crash(calls):
-        original(calls)
+    def stored_then_crash(calls, base=0):
+        original(calls, base)
         raise RuntimeError("connection lost after commit")
     monkeypatch.setattr(ledger, "record", stored_then_crash)
     batch = [call(f"c{i}") for i in range(50)]

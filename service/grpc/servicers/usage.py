@@ -5,20 +5,9 @@ from billing.v1 import usage_pb2, usage_pb2_grpc
 from domain.money import format_money, from_units_nanos
 from service.grpc.converters import period_from_proto, period_to_proto
 from service.grpc.errors import mapped
-from service.persistence.ledger import BatchResult, RawCall
+from service.persistence.ledger import BatchResult
 
 MAX_BATCH = 10_000
-
-
-def raw_calls(batch, base: int) -> list[RawCall]:
-    out = []
-    append = out.append
-    for i, c in enumerate(batch.calls, base):
-        has_started = c.HasField("started_at")
-        ts = c.started_at
-        append((i, c.call_id, c.reseller_id, has_started, ts.seconds, ts.nanos, c.billed_seconds,
-                c.destination, c.destination_group, c.amount, c.currency))
-    return out
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
@@ -34,7 +23,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
                 total.rejected.extend((sent + i, c.call_id[:128], f"batch holds {n} calls; at most {MAX_BATCH}")
                                       for i, c in enumerate(batch.calls))
             else:
-                total.add(self.app.ledger.record(raw_calls(batch, sent)))
+                total.add(self.app.ledger.record(batch.calls, sent))
             sent += n
         return usage_pb2.RecordCallsResponse(
             accepted=total.accepted, duplicates=total.duplicates, late=total.late,
