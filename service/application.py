@@ -26,10 +26,21 @@ MAX_REQUEST_ID = 255
 MAX_REASON = 1000
 
 
+# The library's aggregate cache with fast-forward: a cached aggregate is brought up to date
+# with one indexed query for newer events (so several server processes stay correct), instead
+# of being replayed from its last snapshot on every load (the counter is loaded per invoice).
+CACHE_ENV = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y",
+             "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"}
+
+
 def persistence_env(db: Database) -> dict[str, str]:
+    return {**CACHE_ENV, **_backend_env(db)}
+
+
+def _backend_env(db: Database) -> dict[str, str]:
     if db.kind == "sqlite":
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": db.path,
-                "SQLITE_LOCK_TIMEOUT": "30",
+        return {"PERSISTENCE_MODULE": "service.persistence.sqlite_store:TunedSQLiteFactory",
+                "SQLITE_DBNAME": db.path, "SQLITE_LOCK_TIMEOUT": "30", "SQLITE_SYNCHRONOUS": db.synchronous,
                 "APPLICATION_RECORDER_TOPIC": "service.persistence.recorders:SQLiteBillingRecorder"}
     return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": db.dbname,
             "POSTGRES_HOST": db.host, "POSTGRES_PORT": str(db.port), "POSTGRES_USER": db.user,
@@ -52,6 +63,8 @@ class BillingApplication(Application):
         self.ledger = Ledger(self.backend)
         self._invoice_lock = threading.Lock()  # in-process creates share one counter: queue, don't collide
         self.on_saved: list[Callable[[int], None]] = []
+        self.templates: Any = None  # service.templates.TemplateBook; wired by the composition root (server.py)
+        self.projections: Any = None  # projections.runner.ProjectionRunner; wired by server.py, woken by on_saved
 
     # ---- plumbing ----------------------------------------------------------------------
     def save_all(self, *aggregates: Any, side_writes: tuple = ()) -> int:
@@ -179,7 +192,10 @@ class BillingApplication(Application):
         return invoice, self.save_all(invoice, numbering, book, side_writes=(write,))
 
     def default_template_version(self) -> int:
-        return 0
+        """The catalogue's default (0 = built-in); pinned on each new invoice."""
+        from domain.templates import CATALOG_ID  # the catalogue lives with its TemplateBook (service/templates.py)
+        catalog = self.load_or_none(CATALOG_ID)
+        return catalog.default_version if catalog is not None else 0
 
     def get_invoice(self, invoice_id: UUID, version: int | None = None) -> Invoice:
         return self.load(invoice_id, f"invoice {invoice_id}", version)

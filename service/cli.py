@@ -22,6 +22,11 @@ def add_serve(sub) -> None:
     p.add_argument("--tls-cert", dest="tls_cert", help="PEM certificate (env BILLING_TLS_CERT)")
     p.add_argument("--tls-key", dest="tls_key", help="PEM private key (env BILLING_TLS_KEY)")
     p.add_argument("--grace-seconds", dest="grace_seconds", help="drain time on shutdown (env BILLING_GRACE_SECONDS)")
+    p.add_argument("--sqlite-synchronous", dest="sqlite_synchronous", choices=["NORMAL", "FULL"],
+                   help="SQLite durability: NORMAL survives a server crash, FULL also power loss "
+                        "(env BILLING_SQLITE_SYNCHRONOUS, default NORMAL)")
+    p.add_argument("--metrics-listen", dest="metrics_listen",
+                   help="HOST:PORT serving Prometheus /metrics (env BILLING_METRICS_LISTEN, default off)")
     p.set_defaults(func=run_serve)
 
 

@@ -1,7 +1,7 @@
 """Settings read once at start-up: flags > environment > defaults (SPEC §2)."""
 import ipaddress
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -19,6 +19,7 @@ class Database:
     user: str = ""
     password: str = ""
     dbname: str = ""
+    synchronous: str = "NORMAL"  # SQLite only; see service/persistence/sqlite_store.py
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,13 @@ class Settings:
     tls_key: str | None = None
     grace_seconds: float = 10.0
     workers: int = 16
+    metrics_listen: str | None = None  # HOST:PORT of the Prometheus /metrics endpoint; None = off
 
 
 SERVER_SETTINGS = {  # flag name -> environment variable
     "listen": "BILLING_LISTEN", "database": "BILLING_DATABASE_URL",
     "tokens_file": "BILLING_TOKENS_FILE", "tls_cert": "BILLING_TLS_CERT", "tls_key": "BILLING_TLS_KEY",
-    "grace_seconds": "BILLING_GRACE_SECONDS",
+    "grace_seconds": "BILLING_GRACE_SECONDS", "metrics_listen": "BILLING_METRICS_LISTEN",
 }
 
 
@@ -90,6 +92,10 @@ def load_settings(flags: dict, environ=os.environ) -> Settings:
 
     listen = parse_listen(pick("listen", "127.0.0.1:50051"))
     database = parse_database_url(pick("database", "sqlite:///billing.db"))
+    synchronous = str(pick("sqlite_synchronous", "NORMAL")).upper()
+    if synchronous not in ("NORMAL", "FULL"):
+        raise ConfigError("BILLING_SQLITE_SYNCHRONOUS / --sqlite-synchronous: want NORMAL or FULL")
+    database = replace(database, synchronous=synchronous)
     tokens, cert, key = pick("tokens_file", None) or None, pick("tls_cert", None) or None, pick("tls_key", None) or None
     for name, path in (("BILLING_TOKENS_FILE / --tokens-file", tokens), ("BILLING_TLS_CERT / --tls-cert", cert),
                        ("BILLING_TLS_KEY / --tls-key", key)):
@@ -97,6 +103,10 @@ def load_settings(flags: dict, environ=os.environ) -> Settings:
             raise ConfigError(f"{name}: file {path!r} not found")
     if bool(cert) != bool(key):
         raise ConfigError("BILLING_TLS_CERT / --tls-cert and BILLING_TLS_KEY / --tls-key must be given together")
+    for name, path, marker in (("BILLING_TLS_CERT / --tls-cert", cert, "-----BEGIN CERTIFICATE-----"),
+                               ("BILLING_TLS_KEY / --tls-key", key, "PRIVATE KEY-----")):
+        if path and marker not in Path(path).read_text(encoding="ascii", errors="replace"):
+            raise ConfigError(f"{name}: {path!r} is not a PEM file (no {marker!r} block)")
     try:
         grace = float(pick("grace_seconds", "10"))
     except ValueError:
@@ -106,4 +116,13 @@ def load_settings(flags: dict, environ=os.environ) -> Settings:
     if not tokens and not is_loopback(listen):
         raise ConfigError(f"--listen {listen} is not a loopback address: refusing to serve without "
                           "authentication; give --tokens-file / BILLING_TOKENS_FILE")
-    return Settings(listen, database, tokens, cert, key, grace)
+    if tokens:
+        from service.grpc.auth import parse_tokens  # a bad line stops start-up, naming file and line
+        parse_tokens(tokens)
+    metrics = pick("metrics_listen", None) or None
+    if metrics:
+        try:
+            parse_listen(metrics)
+        except ConfigError:
+            raise ConfigError(f"BILLING_METRICS_LISTEN / --metrics-listen: want HOST:PORT, got {metrics!r}") from None
+    return Settings(listen, database, tokens, cert, key, grace, metrics_listen=metrics)
