@@ -38,6 +38,7 @@ SERVER_SETTINGS = {  # flag name -> environment variable
     "listen": "BILLING_LISTEN", "database": "BILLING_DATABASE_URL",
     "tokens_file": "BILLING_TOKENS_FILE", "tls_cert": "BILLING_TLS_CERT", "tls_key": "BILLING_TLS_KEY",
     "grace_seconds": "BILLING_GRACE_SECONDS", "metrics_listen": "BILLING_METRICS_LISTEN",
+    "sqlite_synchronous": "BILLING_SQLITE_SYNCHRONOUS",
 }
 
 
