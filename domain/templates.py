@@ -1,0 +1,168 @@
+"""The template catalogue (gap-free versions, the default) and the operator's own details (SPEC §7).
+
+Design. Each upload writes two aggregates in ONE atomic save:
+
+- `TemplateCatalog` (one, fixed id): the list of versions {name, has_logo} and the default.
+  Appending version n+1 is an event on it, so two concurrent uploads conflict on the
+  catalogue's optimistic version check and the loser retries with n+2: numbers are
+  unique and gap-free without locks. It stays small (no sources), so listing and
+  "which version is the default" never load template text.
+- `TemplateVersion` (id = uuid5 of the version number): one `Uploaded` event with the
+  immutable name, source and logo (base64 text). Its id also collides on a race, a
+  second guard against two versions with one number.
+
+Version 0 is the built-in template; it is never stored and is the default until
+another version is made default. `Seller` holds the operator's own details.
+"""
+import base64
+from dataclasses import asdict, dataclass
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.text import check_text
+from domain.errors import InvalidArgument, NotFound
+from domain.reseller import MAX_ADDRESS_LINES, NAMESPACE
+
+BUILTIN_VERSION = 0
+BUILTIN_NAME = "Built-in"
+MAX_NAME = 256
+MAX_TEXT = 256
+MAX_TAX_ID = 64
+MAX_BANK_DETAILS = 1000
+
+
+def template_version_uuid(version: int) -> UUID:
+    return uuid5(NAMESPACE, f"template-version:{version}")
+
+
+class TemplateCatalog(Aggregate):
+    """Every uploaded version's name and logo flag, in order, plus the default version."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return CATALOG_ID
+
+    @event("Opened")
+    def __init__(self):
+        self.entries: list[dict] = []  # entries[v - 1] = {"name": ..., "has_logo": ...}
+        self.default_version = BUILTIN_VERSION
+
+    @event("VersionAdded")
+    def _add(self, version: int, name: str, has_logo: bool) -> None:
+        self.entries.append({"name": name, "has_logo": has_logo})
+
+    @event("DefaultSet")
+    def _set_default(self, version: int) -> None:
+        self.default_version = version
+
+    @property
+    def latest(self) -> int:
+        return len(self.entries)
+
+    def add(self, name: str, has_logo: bool, make_default: bool) -> int:
+        """Append the next version (latest + 1); returns its number."""
+        version = self.latest + 1
+        self._add(version, name, has_logo)
+        if make_default:
+            self._set_default(version)
+        return version
+
+    def set_default(self, version: int) -> bool:
+        """Make `version` the default; False (and no event) when it already is."""
+        self.require(version)
+        if version == self.default_version:
+            return False
+        self._set_default(version)
+        return True
+
+    def require(self, version: int) -> None:
+        if not BUILTIN_VERSION <= version <= self.latest:
+            raise NotFound(f"template version {version} not found")
+
+    def entry(self, version: int) -> dict:
+        self.require(version)
+        if version == BUILTIN_VERSION:
+            return {"name": BUILTIN_NAME, "has_logo": False}
+        return self.entries[version - 1]
+
+
+class TemplateVersion(Aggregate):
+    """One uploaded template version; immutable (its only event is `Uploaded`)."""
+
+    @staticmethod
+    def create_id(version: int) -> UUID:
+        return template_version_uuid(version)
+
+    @event("Uploaded")
+    def __init__(self, version: int, name: str, source: str, logo: str):
+        self.version = version
+        self.name = name
+        self.source = source
+        self.logo = logo  # base64 of the PNG/JPEG bytes; "" = no logo
+
+    @property
+    def logo_bytes(self) -> bytes | None:
+        return base64.b64decode(self.logo) if self.logo else None
+
+
+def check_template_name(name: str) -> str:
+    return check_text("name", name, MAX_NAME, required=True)
+
+
+@dataclass(frozen=True)
+class SellerDetails:
+    """The operator's own details as printed on invoices; validated by `parse`."""
+
+    name: str = ""
+    address_lines: tuple[str, ...] = ()
+    tax_id: str = ""
+    email: str = ""
+    bank_details: str = ""
+
+    @classmethod
+    def parse(cls, *, name: str, address_lines=(), tax_id: str = "", email: str = "",
+              bank_details: str = "") -> "SellerDetails":
+        check_text("name", name, MAX_TEXT, required=True)
+        if len(address_lines) > MAX_ADDRESS_LINES:
+            raise InvalidArgument("address_lines", f"at most {MAX_ADDRESS_LINES} lines")
+        for i, line in enumerate(address_lines):
+            check_text(f"address_lines[{i}]", line, MAX_TEXT)
+        check_text("tax_id", tax_id, MAX_TAX_ID)
+        check_text("email", email, MAX_TEXT)
+        check_text("bank_details", bank_details.replace("\r\n", "\n"), MAX_BANK_DETAILS, multiline=True)
+        return cls(name, tuple(address_lines), tax_id, email, bank_details.replace("\r\n", "\n"))
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "address_lines": list(self.address_lines)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SellerDetails":
+        return cls(**{**d, "address_lines": tuple(d.get("address_lines", ()))})
+
+
+class Seller(Aggregate):
+    """The operator (one, fixed id); each change is an `Updated` event with all the details."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return SELLER_ID
+
+    @event("Created")
+    def __init__(self):
+        self.details = SellerDetails()
+
+    @event("Updated")
+    def _update(self, name: str, address_lines: list, tax_id: str, email: str, bank_details: str) -> None:
+        self.details = SellerDetails(name, tuple(address_lines), tax_id, email, bank_details)
+
+    def update(self, details: SellerDetails) -> bool:
+        """Record `details`; False (and no event) when nothing changed."""
+        if details == self.details:
+            return False
+        self._update(**details.as_dict())
+        return True
+
+
+CATALOG_ID = uuid5(NAMESPACE, "template-catalog")
+SELLER_ID = uuid5(NAMESPACE, "seller")
