@@ -1,0 +1,118 @@
+"""Read model: the invoice search index (SearchInvoices), one interface on SQLite and PostgreSQL.
+
+An invoice matches when every folded query word is a substring of its folded haystack:
+number, reseller name (as billed), reseller id, subtotal, tax, total, issue date and
+period dates. SQLite answers words of 3+ characters from an FTS5 trigram index and
+shorter ones with LIKE; PostgreSQL uses LIKE on a pg_trgm GIN index for every word.
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from projections.model import DocumentTable
+from projections.text import haystack, like_pattern, query_words
+
+DDL = """CREATE TABLE IF NOT EXISTS {t} (
+    invoice_id TEXT PRIMARY KEY,
+    sequence BIGINT NOT NULL,
+    reseller_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    issue_date TEXT NOT NULL,
+    haystack TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    doc TEXT NOT NULL)"""
+TRIGRAM = 3  # the shortest word a trigram index can answer
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    query: str = ""
+    reseller_id: str = ""
+    status: str = ""  # "", "ISSUED" or "VOID"
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+
+def searchable_text(doc: dict) -> str:
+    """The folded text a query word must be a substring of (bill-to address lines excluded)."""
+    return haystack([doc["number"], doc["bill_to"]["name"], doc["reseller_id"], doc["subtotal"], doc["tax"],
+                     doc["total"], doc["issue_date"], doc["period"]["start"], doc["period"]["end"]])
+
+
+class InvoiceSearch(DocumentTable):
+    name = "invoice_search"
+    columns = ("invoice_id", "sequence", "reseller_id", "status", "issue_date", "haystack", "position", "doc")
+
+    def tables(self, generation: int) -> list[str]:
+        return [self.table(generation)]
+
+    def create(self, sql, generation: int) -> None:
+        t = self.table(generation)
+        sql.execute(DDL.format(t=t))
+        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_seq ON {t} (sequence)")
+        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_reseller ON {t} (reseller_id, sequence)")
+
+    def row(self, doc: dict, position: int) -> tuple:
+        return (doc["invoice_id"], doc["sequence"], doc["reseller_id"], doc["status"], doc["issue_date"],
+                searchable_text(doc), position, doc)
+
+    def search(self, sql, generation: int, f: SearchFilter, before: int, limit: int) -> list[tuple[dict, int]]:
+        """Matching invoices newest first (by number sequence) below `before`: [(doc, position)]."""
+        where, params = ["sequence < ?"], [before]
+        for column, value in (("reseller_id", f.reseller_id), ("status", f.status)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if f.issued_from:
+            where.append("issue_date >= ?")
+            params.append(f.issued_from.isoformat())
+        if f.issued_to:
+            where.append("issue_date <= ?")
+            params.append(f.issued_to.isoformat())
+        self.match(generation, query_words(f.query), where, params)
+        rows = sql.execute(f"SELECT doc, position FROM {self.table(generation)} WHERE {' AND '.join(where)} "
+                           "ORDER BY sequence DESC LIMIT ?", (*params, limit)).fetchall()
+        return [(self.parse(d), int(p)) for d, p in rows]
+
+    def match(self, generation: int, words: list[str], where: list[str], params: list) -> None:
+        """Add the word conditions (backend-specific)."""
+        for word in words:
+            where.append("haystack LIKE ? ESCAPE '\\'")
+            params.append(like_pattern(word))
+
+
+class PostgresInvoiceSearch(InvoiceSearch):
+    def create(self, sql, generation: int) -> None:
+        super().create(sql, generation)
+        t = self.table(generation)
+        sql.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_trgm ON {t} USING gin (haystack gin_trgm_ops)")
+
+
+class SQLiteInvoiceSearch(InvoiceSearch):
+    def fts(self, generation: int) -> str:
+        return f"{self.table(generation)}_fts"
+
+    def tables(self, generation: int) -> list[str]:
+        return [self.fts(generation), self.table(generation)]
+
+    def create(self, sql, generation: int) -> None:
+        super().create(sql, generation)
+        sql.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.fts(generation)} "
+                    "USING fts5(haystack, tokenize='trigram', content='')")
+
+    def insert(self, sql, generation: int, rows: list[tuple]) -> None:
+        super().insert(sql, generation, rows)
+        if rows:
+            sql.executemany(f"INSERT INTO {self.fts(generation)} (rowid, haystack) VALUES (?, ?)",
+                            [(r[1], r[5]) for r in rows])
+
+    def match(self, generation: int, words: list[str], where: list[str], params: list) -> None:
+        long = [w for w in words if len(w) >= TRIGRAM]
+        if long:  # each word a quoted FTS5 string: quotes, operators and NEAR( are plain text
+            where.append(f"sequence IN (SELECT rowid FROM {self.fts(generation)} WHERE {self.fts(generation)} MATCH ?)")
+            params.append(" ".join('"' + w.replace('"', '""') + '"' for w in long))
+        super().match(generation, [w for w in words if len(w) < TRIGRAM], where, params)
+
+
+def invoice_search(postgres: bool) -> InvoiceSearch:
+    return PostgresInvoiceSearch() if postgres else SQLiteInvoiceSearch()

@@ -1,0 +1,90 @@
+"""Rebuild read models from the event log into a new table generation, then swap atomically.
+
+The live tables keep serving (and the runner keeps applying to them) while the new
+generation fills; the swap transaction holds the tracking rows, applies the last
+events, and points the tracking rows at the new generation. Old tables are dropped
+after a short grace period so in-flight reads of them finish.
+"""
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from projections import tracking
+from projections.documents import TOPICS, to_change
+from projections.model import ReadModel
+
+REBUILD_BATCH = 5000
+Progress = Callable[[int, int], None]  # (position reached, head position)
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    generation: int
+    position: int
+    events: int  # log events covered (positions 1..position)
+    invoice_events: int  # of which the read models applied
+    seconds: float
+
+
+def rebuild(app, models: list[ReadModel] | None = None, progress: Progress = lambda done, head: None,
+            batch_size: int = REBUILD_BATCH, grace_seconds: float = 1.0) -> RebuildResult:
+    """Only invoice events are read (the log's other events change no read model)."""
+    backend, started = app.backend, time.perf_counter()
+    models = models or tracking.default_models(backend.postgres)
+    state = tracking.setup(backend, models)
+    new = max(g for g, _ in state.values()) + 1
+    with backend.transaction() as sql:
+        for m in models:
+            drop(sql, m, new)  # leftovers of an interrupted rebuild
+            m.create(sql, new)
+    head = app.recorder.max_notification_id() or 0
+    position, applied = _apply_until(app, models, new, 0, head, batch_size, progress)
+    with backend.transaction() as sql:
+        tracking.lock_state(sql, models)  # the runner waits here until the swap commits
+        final = app.recorder.max_notification_id() or 0
+        _, more = _apply_until(app, models, new, position, final, batch_size, progress, sql)
+        for m in models:
+            tracking.set_state(sql, m.name, new, final)
+    progress(final, final)
+    time.sleep(grace_seconds)
+    with backend.transaction() as sql:
+        for m in models:
+            drop(sql, m, state[m.name][0])
+    return RebuildResult(new, final, final, applied + more, time.perf_counter() - started)
+
+
+def _apply_until(app, models, generation: int, position: int, stop: int, batch_size: int, progress: Progress,
+                 sql=None) -> tuple[int, int]:
+    """Apply the invoice events in (position, stop]; each batch commits unless `sql` is given."""
+    applied = 0
+    while position < stop:
+        notifications = app.recorder.select_notifications(position + 1, batch_size, stop=stop, topics=list(TOPICS))
+        if not notifications:
+            break
+        changes = [to_change(n, app.mapper) for n in notifications]
+        if sql is not None:
+            _apply(sql, models, generation, changes)
+        else:
+            with app.backend.transaction() as batch_sql:
+                _apply(batch_sql, models, generation, changes)
+        position, applied = notifications[-1].id, applied + len(notifications)
+        progress(position, stop)
+    return stop, applied
+
+
+def _apply(sql, models, generation: int, changes) -> None:
+    for m in models:
+        m.apply(sql, generation, changes)
+
+
+def drop(sql, model: ReadModel, generation: int) -> None:
+    for table in model.tables(generation):
+        sql.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def status(app, models: list[ReadModel] | None = None) -> tuple[tracking.State, int]:
+    """The tracking rows and the log's head position."""
+    models = models or tracking.default_models(app.backend.postgres)
+    with app.backend.transaction(write=False) as sql:
+        state = tracking.read_state(sql, models)
+    return state, app.recorder.max_notification_id() or 0

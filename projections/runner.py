@@ -1,0 +1,167 @@
+"""The projection runner: follows the event log and applies it to the read models, exactly once.
+
+Each batch (up to 500 events) is applied and the tracking rows advanced in ONE
+transaction, so a crash or restart resumes right after the last committed batch.
+Wake-ups: in-process right after each save (`app.on_saved`), LISTEN/NOTIFY on
+PostgreSQL (writes by other server processes), and a short poll as the fallback.
+Readers wait for a position on a condition variable (`wait_for`), never by sleeping.
+"""
+import logging
+import threading
+from typing import Callable, TypeVar
+
+from projections import tracking
+from projections.documents import to_change
+from projections.model import ReadModel
+
+log = logging.getLogger("billing.projections")
+T = TypeVar("T")
+BATCH = 500
+
+
+class ProjectionRunner:
+    def __init__(self, app, models: list[ReadModel] | None = None, batch_size: int = BATCH,
+                 poll_seconds: float | None = None):
+        self.app = app
+        self.backend = app.backend
+        self.models = models or tracking.default_models(app.backend.postgres)
+        self.model = {m.name: m for m in self.models}
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds or (0.5 if app.backend.postgres else 0.1)
+        self.applied = 0
+        self.saved = 0  # the last position this process's own saves reported (read-your-writes default)
+        self._applied = threading.Condition()
+        self._wake = threading.Condition()
+        self._woken = False
+        self._stopping = threading.Event()
+        self._closing = threading.Event()  # set at shutdown: following streams end
+        self._threads: list[threading.Thread] = []
+
+    # ---- life cycle ------------------------------------------------------------------
+    def start(self) -> "ProjectionRunner":
+        state = tracking.setup(self.backend, self.models)
+        self._publish(min(p for _, p in state.values()))
+        self._spawn(self._follow, "projections")
+        if self.backend.postgres:
+            self._spawn(self._listen, "projections-listen")
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wake()
+        with self._applied:
+            self._applied.notify_all()
+        for t in self._threads:
+            t.join(timeout=10)
+
+    def close_streams(self) -> None:
+        self._closing.set()
+        with self._applied:
+            self._applied.notify_all()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    @property
+    def closing(self) -> bool:
+        return self._closing.is_set() or self.stopping
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # ---- waking and waiting ----------------------------------------------------------
+    def wake(self, position: int = 0) -> None:
+        """New events may exist (hooked to `app.on_saved`)."""
+        self.saved = max(self.saved, position)
+        with self._wake:
+            self._woken = True
+            self._wake.notify()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until the read models applied `position` (True) or the timeout/stop (False)."""
+        with self._applied:
+            return self._applied.wait_for(lambda: self.applied >= position or self.stopping, timeout) \
+                and self.applied >= position
+
+    def wait_for_news(self, position: int, timeout: float) -> None:
+        """Block until an event at or after `position` was applied, shutdown begins, or the timeout."""
+        with self._applied:
+            self._applied.wait_for(lambda: self.applied >= position or self.closing, timeout)
+
+    def _publish(self, position: int) -> None:
+        with self._applied:
+            if position > self.applied:
+                self.applied = position
+                self._applied.notify_all()
+
+    # ---- reading ---------------------------------------------------------------------
+    def query(self, name: str, read: Callable[..., T]) -> T:
+        """Run `read(model, sql, generation)` on the live generation of a read model.
+
+        Retried once: a rebuild may swap generations between reading the tracking row
+        and reading the (then dropped) old table.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.backend.transaction(write=False) as sql:
+                    return read(self.model[name], sql, tracking.generation(sql, name))
+            except Exception:  # noqa: BLE001 - a missing table after a swap: read again
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    # ---- following -------------------------------------------------------------------
+    def run_once(self) -> bool:
+        """Apply the next batch; False when there was nothing new."""
+        with self.backend.transaction(write=False) as sql:
+            state = tracking.read_state(sql, self.models)
+        low = min(p for _, p in state.values())
+        notifications = self.app.recorder.select_notifications(low + 1, self.batch_size)
+        if not notifications:
+            self._publish(low)
+            return False
+        changes = [c for c in (to_change(n, self.app.mapper) for n in notifications) if c]
+        last = notifications[-1].id
+        with self.backend.transaction() as sql:
+            if tracking.lock_state(sql, self.models) != state:
+                return True  # another runner (process) moved on, or a rebuild swapped: read again
+            for m in self.models:
+                generation, position = state[m.name]
+                m.apply(sql, generation, [c for c in changes if c.position > position])
+                tracking.set_state(sql, m.name, generation, max(last, position))
+        self._publish(last)
+        return True
+
+    def _follow(self) -> None:
+        while not self.stopping:
+            try:
+                if self.run_once():
+                    continue
+            except Exception:  # noqa: BLE001 - keep following; the batch rolled back as a whole
+                log.exception("projection batch failed; retrying")
+                self._stopping.wait(1.0)
+                continue
+            with self._wake:
+                if not self._woken:
+                    self._wake.wait(self.poll_seconds)
+                self._woken = False
+
+    def _listen(self) -> None:
+        """PostgreSQL: the library NOTIFYs the events table's channel on every insert."""
+        channel = self.app.recorder.channel_name
+        while not self.stopping:
+            try:
+                with self.app.recorder.datastore.get_connection() as conn:
+                    conn.execute(f'LISTEN "{channel}"')
+                    try:
+                        while not self.stopping:
+                            for _ in conn.notifies(timeout=0.5, stop_after=1):
+                                self.wake()
+                    finally:
+                        conn.execute("UNLISTEN *")
+            except Exception:  # noqa: BLE001 - fall back to polling until LISTEN works again
+                log.warning("LISTEN on %s failed; polling", channel, exc_info=True)
+                self._stopping.wait(1.0)

@@ -1,0 +1,1 @@
+"""Audit: the event stream's payloads and `billing audit verify`."""
