@@ -1,0 +1,134 @@
+"""Bearer-token authentication and role-based access (SPEC §9): tokens file, access table, interceptor."""
+import hmac
+import logging
+import threading
+from pathlib import Path
+
+import grpc
+
+from service.config import ConfigError
+from service.grpc.handlers import rewrap
+
+log = logging.getLogger("billing.auth")
+
+ROLES = ("switch", "auditor", "admin")
+SETTING = "BILLING_TOKENS_FILE / --tokens-file"
+EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")  # no token needed
+MIN_TOKEN_LENGTH = 16
+
+# The one access table. A method is a read when its name starts with one of READ_PREFIXES or its
+# service is a read-only service; a write when named in WRITES. tests/unit/test_auth.py checks
+# that every RPC of every billing.v1 service is exactly one of the two.
+READ_PREFIXES = ("Get", "List", "Search", "Calculate", "Render", "Preview")
+READ_SERVICES = frozenset({"billing.v1.AuditService"})
+WRITES = frozenset({"UpsertReseller", "RecordCalls", "CreateInvoice", "VoidInvoice", "UpdateNumbering",
+                    "UploadTemplate", "SetDefaultTemplate", "UpdateSeller"})
+SWITCH = frozenset({"/billing.v1.UsageService/RecordCalls", "/billing.v1.UsageService/GetUsageSummary",
+                    "/billing.v1.ResellerService/GetReseller"})
+
+
+def classify(full_method: str) -> str | None:
+    """'read', 'write' or None (unknown: only admin may call it) for '/pkg.Service/Method'."""
+    service, _, name = full_method.lstrip("/").partition("/")
+    if service in READ_SERVICES or name.startswith(READ_PREFIXES):
+        return "read"
+    return "write" if name in WRITES else None
+
+
+def may_call(role: str, full_method: str) -> bool:
+    if role == "admin":
+        return True
+    if role == "auditor":
+        return classify(full_method) == "read"
+    return role == "switch" and full_method in SWITCH
+
+
+def parse_tokens(path: str) -> list[tuple[bytes, str]]:
+    """Read `token role` lines; raise ConfigError naming the file and line on the first bad one."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{SETTING}: cannot read {path!r}: {e}") from None
+    tokens: list[tuple[bytes, str]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        where = f"{SETTING}: {path}:{number}"
+        if len(words) != 2:
+            raise ConfigError(f"{where}: want 'TOKEN ROLE', got {len(words)} words")
+        token, role = words
+        if role not in ROLES:
+            raise ConfigError(f"{where}: unknown role {role!r} (want one of {', '.join(ROLES)})")
+        if len(token) < MIN_TOKEN_LENGTH:
+            log.warning("%s: token shorter than %d characters is easy to guess", where, MIN_TOKEN_LENGTH)
+        if any(hmac.compare_digest(token.encode(), known) for known, _ in tokens):
+            raise ConfigError(f"{where}: duplicate token")
+        tokens.append((token.encode(), role))
+    if not tokens:
+        raise ConfigError(f"{SETTING}: {path!r} holds no tokens")
+    return tokens
+
+
+class TokenStore:
+    """The tokens in force; `reload()` (on SIGHUP) swaps them only if the new file is valid."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._tokens = parse_tokens(path)
+        self._lock = threading.Lock()
+
+    def reload(self) -> bool:
+        try:
+            tokens = parse_tokens(self.path)
+        except ConfigError as e:
+            log.error("tokens file not reloaded, keeping the previous tokens: %s", e)
+            return False
+        with self._lock:
+            self._tokens = tokens
+        log.info("tokens file reloaded: %d tokens", len(tokens))
+        return True
+
+    def role_of(self, token: str) -> str | None:
+        """The role of `token`; compares against every known token in constant time per token."""
+        presented, role = token.encode("utf-8", "replace"), None
+        for known, known_role in self._tokens:  # no early exit: timing does not reveal which one matched
+            if hmac.compare_digest(presented, known):
+                role = known_role
+        return role
+
+
+def bearer_token(metadata) -> str | None:
+    for key, value in metadata or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    """Every RPC but health and reflection needs a known token whose role may call the method."""
+
+    def __init__(self, store: TokenStore):
+        self.store = store
+
+    def intercept_service(self, continuation, details):
+        handler = continuation(details)
+        if handler is None or details.method.startswith(EXEMPT_PREFIXES):
+            return handler
+        token = bearer_token(details.invocation_metadata)
+        role = self.store.role_of(token) if token else None
+        if role is None:
+            return _deny(handler, grpc.StatusCode.UNAUTHENTICATED,
+                         "missing or unknown bearer token (metadata 'authorization: Bearer <token>')")
+        if not may_call(role, details.method):
+            return _deny(handler, grpc.StatusCode.PERMISSION_DENIED, f"role {role!r} may not call {details.method}")
+        return handler
+
+
+def _deny(handler, code: grpc.StatusCode, message: str):
+    def refuse(request, context):
+        context.abort(code, message)
+
+    return rewrap(handler, lambda behaviour, streaming: refuse)
