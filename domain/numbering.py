@@ -7,6 +7,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import FailedPrecondition, InvalidArgument
 from domain.reseller import NAMESPACE
+from domain.text import check_text
 
 DEFAULT_PATTERN = "%num%"
 PLACEHOLDER = re.compile(r"%([a-z]+)%")
@@ -16,10 +17,7 @@ MAX_NUMBER = 10**15
 
 
 def validate_pattern(pattern: str) -> str:
-    if len(pattern) > MAX_PATTERN:
-        raise InvalidArgument("pattern", f"longer than {MAX_PATTERN} characters")
-    if any(ord(ch) < 32 for ch in pattern):
-        raise InvalidArgument("pattern", "contains control characters")
+    check_text("pattern", pattern, MAX_PATTERN)
     names = PLACEHOLDER.findall(pattern)
     unknown = sorted(set(names) - KNOWN)
     if unknown:

@@ -14,6 +14,7 @@ from domain.invoice import Invoice, InvoiceBook, Totals, compute_totals, invoice
 from domain.numbering import Numbering
 from domain.period import Period
 from domain.reseller import Reseller, ResellerTerms, reseller_uuid
+from domain.text import check_text
 from service.config import Database
 from service.persistence.backend import Backend, schema_lock
 from service.persistence.ledger import Ledger
@@ -149,8 +150,7 @@ class BillingApplication(Application):
         return reseller, compute_totals(usage, reseller.terms.currency, reseller.terms.tax_rate)
 
     def create_invoice(self, reseller_id: str, period: Period, request_id: str = "") -> tuple[Invoice, int]:
-        if len(request_id) > MAX_REQUEST_ID:
-            raise InvalidArgument("request_id", f"longer than {MAX_REQUEST_ID} characters")
+        check_text("request_id", request_id, MAX_REQUEST_ID)
         key = f"request:{request_id}" if request_id else f"auto:{uuid4().hex}"
         with self._invoice_lock:
             return self.retrying(lambda: self._create_invoice(key, request_id, reseller_id, period))
@@ -201,6 +201,7 @@ class BillingApplication(Application):
         return self.load(invoice_id, f"invoice {invoice_id}", version)
 
     def invoice_id_by_number(self, number: str) -> UUID:
+        check_text("number", number, 128, required=True)
         with self.backend.transaction(write=False) as sql:
             rows = sql.execute("SELECT invoice_id FROM billing_invoices WHERE number = ?", (number,)).fetchall()
         if not rows:

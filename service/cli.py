@@ -7,7 +7,8 @@ import sys
 from service.config import ConfigError, load_settings
 
 # Admin command groups: one module under service/cli_commands/ each, exposing NAME and register(sub, common).
-COMMAND_GROUPS = ["resellers", "usage", "invoices", "numbering"]
+COMMAND_GROUPS = ["resellers", "usage", "invoices", "numbering", "audit", "projections",
+                  "templates", "seller", "invoice_pdf"]  # invoice_pdf adds `invoices pdf`: after invoices
 
 EPILOG = """exit codes: 0 ok; 1 server error; 2 usage error or INVALID_ARGUMENT; 3 calls rejected on import;
 4 NOT_FOUND; 5 FAILED_PRECONDITION/ALREADY_EXISTS/ABORTED; 6 UNAUTHENTICATED/PERMISSION_DENIED;

@@ -44,10 +44,26 @@ def connection_options() -> argparse.ArgumentParser:
                    help=f"HOST:PORT of the billing server (env BILLING_SERVER, default {DEFAULT_SERVER})")
     g.add_argument("--token", default=argparse.SUPPRESS,
                    help="bearer token (env BILLING_TOKEN); sent as 'authorization: Bearer <token>'")
+    g.add_argument("--tls-ca", dest="tls_ca", default=argparse.SUPPRESS, metavar="FILE",
+                   help="use TLS, trusting the PEM CA or self-signed certificate in FILE (env BILLING_TLS_CA)")
     g.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
     g.add_argument("--timeout", type=positive_float, default=argparse.SUPPRESS,
                    help=f"seconds to wait for the server (default {DEFAULT_TIMEOUT:g})")
     return p
+
+
+def read_tls_ca(args) -> bytes | None:
+    """The PEM bytes of --tls-ca / BILLING_TLS_CA, or None for a plaintext channel."""
+    path = getattr(args, "tls_ca", None) or os.environ.get("BILLING_TLS_CA") or None
+    if not path:
+        return None
+    try:
+        data = open(path, "rb").read()
+    except OSError as e:
+        raise CliError(f"--tls-ca / BILLING_TLS_CA: cannot read {path!r}: {e.strerror}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise CliError(f"--tls-ca / BILLING_TLS_CA: {path!r} holds no PEM certificate")
+    return data
 
 
 def positive_float(text: str) -> float:
@@ -88,10 +104,12 @@ def wants_json(args) -> bool:
 class Client:
     """One channel to the server; every call carries the token and the deadline."""
 
-    def __init__(self, server: str, token: str | None, timeout: float | None, explicit_timeout: bool):
+    def __init__(self, server: str, token: str | None, timeout: float | None, explicit_timeout: bool,
+                 tls_ca: bytes | None = None):
         self.server, self.timeout, self.explicit_timeout = server, timeout, explicit_timeout
         self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self.channel = grpc.insecure_channel(server)
+        self.channel = (grpc.secure_channel(server, grpc.ssl_channel_credentials(root_certificates=tls_ca))
+                        if tls_ca else grpc.insecure_channel(server))
         self._stubs = {}
 
     @classmethod
@@ -99,7 +117,7 @@ class Client:
         server = getattr(args, "server", None) or os.environ.get("BILLING_SERVER") or DEFAULT_SERVER
         token = getattr(args, "token", None) or os.environ.get("BILLING_TOKEN") or None
         timeout = getattr(args, "timeout", None)
-        return cls(server, token, timeout or DEFAULT_TIMEOUT, timeout is not None)
+        return cls(server, token, timeout or DEFAULT_TIMEOUT, timeout is not None, read_tls_ca(args))
 
     def stub(self, stub_class):
         if stub_class not in self._stubs:
@@ -154,7 +172,11 @@ def exit_for_rpc_error(error: grpc.RpcError, client: Client) -> int:
 def client_command(handler):
     """Wrap `handler(client, args) -> int` into `func(args) -> int` with the error → exit code mapping."""
     def run(args) -> int:
-        client = Client.from_args(args)
+        try:
+            client = Client.from_args(args)
+        except CliError as e:  # e.g. an unreadable --tls-ca
+            err(f"error: {e.message}")
+            return e.code
         try:
             return handler(client, args) or OK
         except grpc.RpcError as e:

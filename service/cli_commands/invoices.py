@@ -1,4 +1,4 @@
-"""`billing invoices calculate|create|show|list|void|history`."""
+"""`billing invoices calculate|create|show|list|search|void|history`."""
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -37,6 +37,16 @@ def register(sub, common) -> None:
     p.add_argument("--reseller", default="", help="only this reseller's invoices")
     add_paging(p)
     p.set_defaults(func=client_command(list_))
+
+    p = cmds.add_parser("search", parents=[common], help="find invoices: every word a case- and accent-folded "
+                        "substring of number, reseller name or id, an amount or a date (YYYY-MM-DD)")
+    p.add_argument("query", metavar="QUERY", nargs="?", default="", help="words (quotes and operators are plain text)")
+    p.add_argument("--reseller", default="", help="only this reseller's invoices")
+    p.add_argument("--status", choices=["issued", "void"], help="only invoices with this status")
+    p.add_argument("--from", dest="issued_from", type=parse_date, metavar="YYYY-MM-DD", help="issued on or after")
+    p.add_argument("--to", dest="issued_to", type=parse_date, metavar="YYYY-MM-DD", help="issued on or before")
+    add_paging(p)
+    p.set_defaults(func=client_command(search))
 
     p = cmds.add_parser("void", parents=[common], help="void an invoice (its number is kept)")
     p.add_argument("invoice_id", metavar="ID")
@@ -101,6 +111,22 @@ def list_(client, args) -> int:
     print_page(items, token, "invoices", args,
                ["Number", "Reseller", "Period", "Status", "Issued", "Total", "Currency", "ID"],
                lambda i: [i.number, i.reseller_id, fmt_period(i.period), STATUS.get(i.status, "?"),
+                          issue_date(i), i.total, i.currency, i.invoice_id])
+    return OK
+
+
+def search(client, args) -> int:
+    status = {"issued": invoice_pb2.INVOICE_STATUS_ISSUED, "void": invoice_pb2.INVOICE_STATUS_VOID}
+    request = invoice_pb2.SearchInvoicesRequest(query=args.query, reseller_id=args.reseller,
+                                                status=status.get(args.status, 0), page_size=args.page_size,
+                                                page_token=args.page_token)
+    for name in ("issued_from", "issued_to"):
+        if getattr(args, name) is not None:
+            getattr(request, name).CopyFrom(getattr(args, name))
+    items, token = fetch_pages(client, stub(client).SearchInvoices, request, "invoices", args.all)
+    print_page(items, token, "invoices", args,
+               ["Number", "Reseller", "Name", "Period", "Status", "Issued", "Total", "Currency", "ID"],
+               lambda i: [i.number, i.reseller_id, i.bill_to.name, fmt_period(i.period), STATUS.get(i.status, "?"),
                           issue_date(i), i.total, i.currency, i.invoice_id])
     return OK
 

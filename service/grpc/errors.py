@@ -10,6 +10,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from domain import errors
+from service.render import RenderFailed
 
 log = logging.getLogger("billing.errors")
 
@@ -22,6 +23,7 @@ STATUS_OF: dict[type, tuple[grpc.StatusCode, int]] = {
     errors.AlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, code_pb2.ALREADY_EXISTS),
     errors.Conflict: (grpc.StatusCode.ABORTED, code_pb2.ABORTED),
     errors.BillingError: (grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
+    RenderFailed: (grpc.StatusCode.INTERNAL, code_pb2.INTERNAL),  # no PDF (never a partial one); says why
 }
 
 
@@ -30,7 +32,7 @@ def status_for(exc: errors.BillingError) -> status_pb2.Status:
         if cls in STATUS_OF:
             _, code = STATUS_OF[cls]
             break
-    status = status_pb2.Status(code=code, message=exc.message)
+    status = status_pb2.Status(code=code, message=getattr(exc, "message", None) or str(exc))
     if isinstance(exc, errors.InvalidArgument):
         detail = any_pb2.Any()
         detail.Pack(error_details_pb2.BadRequest(field_violations=[
@@ -41,7 +43,9 @@ def status_for(exc: errors.BillingError) -> status_pb2.Status:
 
 def abort_with(context: grpc.ServicerContext, exc: BaseException) -> None:
     """Abort the RPC for `exc`: domain errors by the table, anything else as INTERNAL without details."""
-    if isinstance(exc, errors.BillingError):
+    if isinstance(exc, RenderFailed):
+        log.error("PDF rendering failed: %s", exc)
+    if isinstance(exc, (errors.BillingError, RenderFailed)):
         context.abort_with_status(rpc_status.to_status(status_for(exc)))
     incident = uuid.uuid4().hex[:12]
     log.error("internal error %s", incident, exc_info=exc)

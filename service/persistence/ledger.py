@@ -6,6 +6,7 @@ from typing import Sequence
 
 from domain.calls import LocalDays, check_call
 from domain.invoice import UsageRow
+from domain.reseller import MAX_ID
 from service.persistence.backend import Backend, Sql
 
 COLUMNS = ("reseller_id, call_id, started_ns, local_day, billed_seconds, destination, "
@@ -52,10 +53,12 @@ class Ledger:
         result = BatchResult()
         if not calls:
             return result
-        resellers = {c.reseller_id for c in calls}
+        # Only ids that could name a reseller reach SQL (PostgreSQL text cannot even hold a NUL);
+        # the calls of any other id are rejected below as an unknown reseller.
+        resellers = {c.reseller_id for c in calls if _could_be_reseller(c.reseller_id)}
         with self.backend.local_locks(resellers), self.backend.transaction() as sql:
             sql.lock_resellers(resellers)
-            terms = self._next_batch(sql, resellers)
+            terms = self._next_batch(sql, resellers) if resellers else {}
             rows = self._rows(calls, base, terms, self.active_periods(sql, resellers), result)
             if rows:
                 self._settle(sql, rows, self._insert(sql, rows), result)
@@ -162,6 +165,8 @@ class Ledger:
     @staticmethod
     def active_periods(sql: Sql, resellers) -> dict[str, list[tuple[int, int, str]]]:
         ids = list(resellers)
+        if not ids:
+            return {}
         sql.execute("SELECT reseller_id, start_day, end_day, invoice_id FROM billing_invoices "
                     f"WHERE status = 'ISSUED' AND reseller_id IN ({','.join('?' * len(ids))})", ids)
         out: dict[str, list] = defaultdict(list)
@@ -195,3 +200,7 @@ class Ledger:
                     "BETWEEN ? AND ? AND batch_seq <= ? GROUP BY destination_group",
                     (reseller_id, start.toordinal(), end.toordinal(), covers_through))
         return [UsageRow(g, int(c), int(s), int(u), int(n)) for g, c, s, u, n in sql.fetchall()]
+
+
+def _could_be_reseller(reseller_id: str) -> bool:
+    return 0 < len(reseller_id) <= MAX_ID and reseller_id.isprintable()

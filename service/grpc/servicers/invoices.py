@@ -1,11 +1,11 @@
-"""InvoiceService (list/search read from the invoice index until the projections take over)."""
+"""InvoiceService (ListInvoices/SearchInvoices read the projections: service/grpc/read_models.py)."""
 import json
 
 from billing.v1 import invoice_pb2, invoice_pb2_grpc
-from service.grpc import paging
-from service.grpc.converters import (draft_to_proto, invoice_to_proto, page_size, period_from_proto,
-                                     uuid_from)
+from service.grpc import read_models
+from service.grpc.converters import draft_to_proto, invoice_to_proto, period_from_proto, uuid_from
 from service.grpc.errors import mapped
+from service.grpc.template_converters import pdf_to_proto
 
 
 class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
@@ -35,18 +35,27 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
 
     @mapped
     def ListInvoices(self, request, context):
-        size = page_size(request.page_size)
-        cursor = paging.decode(request.page_token, ("before",)) or {"before": 2**62}
-        found = self.app.list_invoice_ids(request.reseller_id, cursor["before"], size + 1)
-        page = found[:size]
-        token = paging.encode({"before": page[-1][1]}) if len(found) > size else ""
-        invoices = [invoice_to_proto(self.app.get_invoice(i), self.app.position_of(i)) for i, _ in page]
-        return invoice_pb2.ListInvoicesResponse(invoices=invoices, next_page_token=token)
+        """Newest first from the invoice-list projection; waits for `min_position` first."""
+        if not read_models.caught_up(self.app.projections, request.min_position, context):
+            return invoice_pb2.ListInvoicesResponse()
+        return read_models.list_page(self.app.projections, request)
+
+    @mapped
+    def SearchInvoices(self, request, context):
+        """Every folded query word a substring of number/name/id/amount/date (SPEC §5)."""
+        if not read_models.caught_up(self.app.projections, request.min_position, context):
+            return invoice_pb2.SearchInvoicesResponse()
+        return read_models.search_page(self.app.projections, request)
 
     @mapped
     def VoidInvoice(self, request, context):
         invoice, position = self.app.void_invoice(uuid_from(request.invoice_id, "invoice_id"), request.reason)
         return invoice_to_proto(invoice, position)
+
+    @mapped
+    def RenderInvoicePdf(self, request, context):
+        """The PDF with the invoice's pinned template version; byte-identical on every call."""
+        return pdf_to_proto(self.app.templates.render_invoice(uuid_from(request.invoice_id, "invoice_id")))
 
     @mapped
     def GetInvoiceHistory(self, request, context):
