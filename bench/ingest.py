@@ -246,16 +246,15 @@ def baseline_server(port: int, db: str) -> int:
 
 # ---- report -------------------------------------------------------------------------------
 def sqlite_settings(db: str) -> str:
-    """journal_mode is stored in the file; synchronous is per connection, so report the value a
-    connection gets when nobody sets it (the server code and eventsourcing 9.5 never do)."""
+    """journal_mode is stored in the file; synchronous is per connection, set by the server on
+    each of its connections from BILLING_SQLITE_SYNCHRONOUS (service/persistence/sqlite_store.py)."""
     conn = sqlite3.connect(db)
     try:
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        sync = conn.execute("PRAGMA synchronous").fetchone()[0]
     finally:
         conn.close()
-    names = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
-    return f"journal_mode={mode}, synchronous={names.get(sync, sync)} (default; not set by service or eventsourcing)"
+    sync = os.environ.get("BILLING_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+    return f"journal_mode={mode}, synchronous={sync} (BILLING_SQLITE_SYNCHRONOUS, server default NORMAL)"
 
 
 def check(label: str, resp, calls: int) -> bool:

@@ -1,5 +1,6 @@
 """UsageService: the client-streaming ingest and the usage summary."""
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from billing.v1 import usage_pb2, usage_pb2_grpc
 from domain.money import format_money, from_units_nanos
@@ -13,18 +14,29 @@ MAX_BATCH = 10_000
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     def __init__(self, app):
         self.app = app
+        # Storing threads; each stream keeps at most one batch in flight, so a stream's batches
+        # are still stored in order.
+        self.writer = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ingest")
 
     @mapped
     def RecordCalls(self, request_iterator, context):
-        total, sent = BatchResult(), 0
+        """Batches are stored one by one, in order, each in its own transaction. While one is
+        being stored (SQLite releases the GIL), the next is already received: a full batch is
+        larger than the HTTP/2 window, so a reader that waited would stall the switch."""
+        total, sent, pending = BatchResult(), 0, None
         for batch in request_iterator:
             n = len(batch.calls)
             if n > MAX_BATCH:
                 total.rejected.extend((sent + i, c.call_id[:128], f"batch holds {n} calls; at most {MAX_BATCH}")
                                       for i, c in enumerate(batch.calls))
             else:
-                total.add(self.app.ledger.record(batch.calls, sent))
+                stored = self.writer.submit(self.app.ledger.record, batch.calls, sent)
+                if pending is not None:
+                    total.add(pending.result())  # a failed batch fails the stream; later ones wait
+                pending = stored
             sent += n
+        if pending is not None:
+            total.add(pending.result())
         return usage_pb2.RecordCallsResponse(
             accepted=total.accepted, duplicates=total.duplicates, late=total.late,
             rejected=[usage_pb2.RejectedCall(index=i, call_id=cid, reason=why) for i, cid, why in total.rejected])
