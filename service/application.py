@@ -227,15 +227,6 @@ class BillingApplication(Application):
             return invoice, self.save_all(invoice, book, side_writes=(write,))
         return self.retrying(attempt)
 
-    def list_invoice_ids(self, reseller_id: str, before_sequence: int, limit: int) -> list[tuple[UUID, int]]:
-        """Newest first by number sequence; `before_sequence` pages."""
-        with self.backend.transaction(write=False) as sql:
-            where = "sequence < ?" + (" AND reseller_id = ?" if reseller_id else "")
-            params = (before_sequence, reseller_id, limit) if reseller_id else (before_sequence, limit)
-            rows = sql.execute(f"SELECT invoice_id, sequence FROM billing_invoices WHERE {where} "
-                               "ORDER BY sequence DESC LIMIT ?", params).fetchall()
-        return [(UUID(r[0]), int(r[1])) for r in rows]
-
     def invoice_history(self, invoice_id: UUID) -> list:
         events = list(self.events.get(invoice_id))
         if not events:
