@@ -90,14 +90,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_serving(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_serving(port: int, proc: subprocess.Popen, log=None, timeout: float = 60.0) -> None:
+    """Wait for health SERVING; `log` (a path) is named in the error if the server dies."""
+    where = f"; log: {log}" if log else ""
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
         stub = health_pb2_grpc.HealthStub(ch)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise SystemExit(f"server exited early with code {proc.returncode}")
+                raise SystemExit(f"server exited early with code {proc.returncode}{where}")
             try:
                 if stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1).status == \
                         health_pb2.HealthCheckResponse.SERVING:
@@ -105,17 +107,19 @@ def wait_serving(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> No
             except grpc.RpcError:
                 pass
             time.sleep(0.1)
-    raise SystemExit(f"server on port {port} not SERVING after {timeout:.0f} s")
+    raise SystemExit(f"server on port {port} not SERVING after {timeout:.0f} s{where}")
 
 
-def stop(proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def stop(proc: subprocess.Popen, timeout: float = 60.0) -> int:
+    """SIGTERM (the server drains and exits 0), SIGKILL after `timeout`; returns the exit code."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    return proc.returncode
 
 
 def cpu_seconds(pid: int) -> float:

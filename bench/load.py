@@ -25,8 +25,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,8 +39,9 @@ from urllib.parse import urlparse
 import grpc
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "gen")]
+sys.path[:0] = [str(ROOT), str(ROOT / "gen"), str(ROOT / "bench")]
 
+from ingest import free_port, stop, wait_serving  # noqa: E402
 from billing.v1 import (invoice_pb2, invoice_pb2_grpc, reseller_pb2, reseller_pb2_grpc, template_pb2,  # noqa: E402
                         template_pb2_grpc, types_pb2, usage_pb2, usage_pb2_grpc)
 from google.type import date_pb2  # noqa: E402
@@ -74,41 +73,6 @@ Period {{ invoice.period_start }} to {{ invoice.period_end }}, issued {{ invoice
 
 
 # ---- processes ----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_serving(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-        stub = health_pb2_grpc.HealthStub(ch)
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"server exited early with code {proc.returncode}; log: {log}")
-            try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == \
-                        health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-    raise SystemExit(f"server on port {port} not SERVING after {timeout:.0f} s; log: {log}")
-
-
-def stop(proc: subprocess.Popen, timeout: float = 60.0) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
 def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -19,17 +19,10 @@ DDL = """CREATE TABLE IF NOT EXISTS {t} (
 
 class InvoiceList(DocumentTable):
     name = "invoice_list"
+    ddl = DDL
     columns = ("invoice_id", "sequence", "number", "reseller_id", "reseller_name", "status", "issue_date",
                "period_start", "period_end", "currency", "total", "position", "doc")
 
-    def tables(self, generation: int) -> list[str]:
-        return [self.table(generation)]
-
-    def create(self, sql, generation: int) -> None:
-        t = self.table(generation)
-        sql.execute(DDL.format(t=t))
-        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_seq ON {t} (sequence)")
-        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_reseller ON {t} (reseller_id, sequence)")
 
     def row(self, doc: dict, position: int) -> tuple:
         return (doc["invoice_id"], doc["sequence"], doc["number"], doc["reseller_id"], doc["bill_to"]["name"],

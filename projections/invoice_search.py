@@ -40,16 +40,9 @@ def searchable_text(doc: dict) -> str:
 
 class InvoiceSearch(DocumentTable):
     name = "invoice_search"
+    ddl = DDL
     columns = ("invoice_id", "sequence", "reseller_id", "status", "issue_date", "haystack", "position", "doc")
 
-    def tables(self, generation: int) -> list[str]:
-        return [self.table(generation)]
-
-    def create(self, sql, generation: int) -> None:
-        t = self.table(generation)
-        sql.execute(DDL.format(t=t))
-        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_seq ON {t} (sequence)")
-        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_reseller ON {t} (reseller_id, sequence)")
 
     def row(self, doc: dict, position: int) -> tuple:
         return (doc["invoice_id"], doc["sequence"], doc["reseller_id"], doc["status"], doc["issue_date"],

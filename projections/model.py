@@ -31,7 +31,18 @@ class DocumentTable:
     """Shared apply/dump for a table holding `row(doc, position)` per invoice with the doc as JSON."""
 
     name = ""
+    ddl = ""  # CREATE TABLE with a {t} for the table name
     columns: tuple[str, ...] = ()  # the row's columns, invoice_id first, doc last
+
+    def tables(self, generation: int) -> list[str]:
+        return [self.table(generation)]
+
+    def create(self, sql, generation: int) -> None:
+        """The table plus the indexes every read of it orders or filters by."""
+        t = self.table(generation)
+        sql.execute(self.ddl.format(t=t))
+        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_seq ON {t} (sequence)")
+        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_reseller ON {t} (reseller_id, sequence)")
 
     def table(self, generation: int) -> str:
         return f"proj_{self.name}_{generation}"
