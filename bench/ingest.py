@@ -110,10 +110,11 @@ def wait_serving(port: int, proc: subprocess.Popen, log=None, timeout: float = 6
     raise SystemExit(f"server on port {port} not SERVING after {timeout:.0f} s{where}")
 
 
-def stop(proc: subprocess.Popen, timeout: float = 60.0) -> int:
-    """SIGTERM (the server drains and exits 0), SIGKILL after `timeout`; returns the exit code."""
+def stop(proc: subprocess.Popen, timeout: float = 60.0, sig: int = signal.SIGTERM) -> int:
+    """`sig` (the server drains and exits 0 on SIGTERM or SIGINT; py-spy writes its profile
+    only on SIGINT), SIGKILL after `timeout`; returns the exit code."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -186,7 +187,7 @@ def run_server(batches: list[bytes], calls: int, resellers: list[str], tmp: str,
         upsert_resellers(port, resellers)
         seconds, cpu, resp = stream(port, batches, proc.pid)
     finally:
-        stop(proc)
+        stop(proc, sig=signal.SIGINT if profile else signal.SIGTERM)
     return {"seconds": seconds, "cpu": cpu, "resp": resp, "db": db}
 
 
@@ -197,7 +198,7 @@ def run_baseline(batches: list[bytes], tmp: str) -> dict:
         wait_serving(port, proc)
         seconds, cpu, resp = stream(port, batches, proc.pid)
     finally:
-        stop(proc)
+        stop(proc, sig=signal.SIGINT if profile else signal.SIGTERM)
     return {"seconds": seconds, "cpu": cpu, "resp": resp, "db": db}
 
 
