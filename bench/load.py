@@ -124,8 +124,9 @@ class RssSampler(threading.Thread):
 
 # ---- PostgreSQL: a fresh database per run --------------------------------------------------
 def create_postgres_database(admin_url: str) -> tuple[str, callable]:
+    """A new empty database on the server of `admin_url`; returns its URL and a drop function."""
     import psycopg
-    name = f"billing_load_{uuid.uuid4().hex[:12]}"
+    name = f"billing_bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
 

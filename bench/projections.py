@@ -23,15 +23,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import grpc
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "gen")]
+sys.path[:0] = [str(ROOT), str(ROOT / "gen"), str(ROOT / "bench")]
 
 from billing.v1 import invoice_pb2, invoice_pb2_grpc, reseller_pb2, reseller_pb2_grpc, types_pb2  # noqa: E402
 from google.type import date_pb2  # noqa: E402
 
 from domain.invoice import Invoice, InvoiceBook  # noqa: E402
+from load import create_postgres_database  # noqa: E402
 from domain.numbering import Numbering  # noqa: E402
 from projections.rebuild import rebuild  # noqa: E402
 from service.application import BillingApplication  # noqa: E402
@@ -147,14 +147,7 @@ def backend_url(backend: str, postgres: str, workdir: Path) -> tuple[str, callab
     if backend == "sqlite":
         path = workdir / f"bench-{uuid.uuid4().hex[:6]}.db"
         return f"sqlite:///{path}", lambda: None
-    name = f"billing_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return postgres.rsplit("/", 1)[0] + f"/{name}", drop
+    return create_postgres_database(postgres)
 
 
 def main() -> int:
