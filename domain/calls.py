@@ -1,5 +1,4 @@
 """Rules for one rated call: what makes it acceptable and which local day it belongs to."""
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -12,24 +11,6 @@ MAX_GROUP_CHARS = 128
 MIN_STARTED_S = 0
 MAX_STARTED_S = int(datetime(2200, 1, 1, tzinfo=timezone.utc).timestamp())
 BUCKET_S = 900  # every current UTC offset is a multiple of 15 minutes
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """A validated call as the ledger stores it (amount as exact units + nanos)."""
-
-    reseller_id: str
-    call_id: str
-    started_us: int
-    local_day: int  # proleptic ordinal of the local date in the reseller's zone
-    billed_seconds: int
-    destination: str
-    destination_group: str
-    amount_units: int
-    amount_nanos: int
-
-    def same_content(self, other: "CallRecord") -> bool:
-        return self == other
 
 
 class LocalDays:
