@@ -1,4 +1,6 @@
 """UsageService.RecordCalls / GetUsageSummary through a real server and channel (SPEC §4)."""
+import threading
+
 import grpc
 import pytest
 
@@ -139,3 +141,37 @@ def test_summary_of_unknown_reseller_is_not_found(stubs):
     with pytest.raises(grpc.RpcError) as err:
         summary(stubs, reseller_id="ghost")
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_batches_of_one_stream_are_stored_in_stream_order(stubs):
+    """The first of two conflicting copies in a stream is stored; the later one is rejected."""
+    batches = [[call(f"b{b}-{i}") for i in range(200)] + [call("x", amount=f"{b}.00")] for b in range(20)]
+    result = send(stubs, *batches)
+    assert result.accepted == 20 * 200 + 1
+    assert [r.index for r in result.rejected] == [b * 201 + 200 for b in range(1, 20)]
+    summary_amount = stubs.usage.GetUsageSummary(usage_pb2.GetUsageSummaryRequest(
+        reseller_id="r1", period=period("2026-03-01", "2026-03-31"))).groups[0].unbilled.amount
+    assert summary_amount == "50.00"  # 4000 × 0.0125 + the first x (0.00)
+
+
+def test_a_stream_never_stores_two_batches_at_once(stubs, server, monkeypatch):
+    ledger, original = server.app.ledger, server.app.ledger.record
+    lock, running, seen = threading.Lock(), [0], []
+    later_batch_started = threading.Event()
+
+    def tracked(calls, base=0):
+        with lock:
+            running[0] += 1
+            seen.append(running[0])
+        if base:
+            later_batch_started.set()
+        else:  # hold the first batch: a later batch started now would overlap it
+            later_batch_started.wait(0.5)
+        try:
+            return original(calls, base)
+        finally:
+            with lock:
+                running[0] -= 1
+    monkeypatch.setattr(ledger, "record", tracked)
+    assert send(stubs, [call("a")], [call("b")], [call("c")]).accepted == 3
+    assert max(seen) == 1

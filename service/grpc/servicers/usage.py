@@ -30,10 +30,9 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
                 total.rejected.extend((sent + i, c.call_id[:128], f"batch holds {n} calls; at most {MAX_BATCH}")
                                       for i, c in enumerate(batch.calls))
             else:
-                stored = self.writer.submit(self.app.ledger.record, batch.calls, sent)
-                if pending is not None:
-                    total.add(pending.result())  # a failed batch fails the stream; later ones wait
-                pending = stored
+                if pending is not None:  # the previous batch is stored before this one starts
+                    total.add(pending.result())  # (a failed batch fails the stream)
+                pending = self.writer.submit(self.app.ledger.record, batch.calls, sent)
             sent += n
         if pending is not None:
             total.add(pending.result())
