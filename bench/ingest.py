@@ -198,7 +198,7 @@ def run_baseline(batches: list[bytes], tmp: str) -> dict:
         wait_serving(port, proc)
         seconds, cpu, resp = stream(port, batches, proc.pid)
     finally:
-        stop(proc, sig=signal.SIGINT if profile else signal.SIGTERM)
+        stop(proc)
     return {"seconds": seconds, "cpu": cpu, "resp": resp, "db": db}
 
 
