@@ -8,12 +8,10 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidArgument
 from domain.money import is_currency, parse_decimal
-from domain.text import check_text
+from domain.text import check_party, check_text
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://switchboard-billing/")
 MAX_ID = 128
-MAX_TEXT = 256
-MAX_ADDRESS_LINES = 10
 
 
 def valid_time_zone(zone: str) -> bool:
@@ -43,13 +41,7 @@ class ResellerTerms:
     def parse(cls, *, reseller_id: str, name: str, currency: str, time_zone: str, tax_rate: str,
               address_lines=(), tax_id: str = "", email: str = "") -> "ResellerTerms":
         check_text("reseller_id", reseller_id, MAX_ID, required=True)
-        check_text("name", name, MAX_TEXT, required=True)
-        if len(address_lines) > MAX_ADDRESS_LINES:
-            raise InvalidArgument("address_lines", f"at most {MAX_ADDRESS_LINES} lines")
-        for i, line in enumerate(address_lines):
-            check_text(f"address_lines[{i}]", line, MAX_TEXT)
-        check_text("tax_id", tax_id, 64)
-        check_text("email", email, MAX_TEXT)
+        check_party(name, address_lines, tax_id, email)
         if not is_currency(currency):
             raise InvalidArgument("currency", f"not an ISO 4217 currency code: {currency[:10]!r}")
         if not valid_time_zone(time_zone):

@@ -20,15 +20,13 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.text import check_text
-from domain.errors import InvalidArgument, NotFound
-from domain.reseller import MAX_ADDRESS_LINES, NAMESPACE
+from domain.text import check_party, check_text
+from domain.errors import NotFound
+from domain.reseller import NAMESPACE
 
 BUILTIN_VERSION = 0
 BUILTIN_NAME = "Built-in"
 MAX_NAME = 256
-MAX_TEXT = 256
-MAX_TAX_ID = 64
 MAX_BANK_DETAILS = 1000
 
 
@@ -123,15 +121,10 @@ class SellerDetails:
     @classmethod
     def parse(cls, *, name: str, address_lines=(), tax_id: str = "", email: str = "",
               bank_details: str = "") -> "SellerDetails":
-        check_text("name", name, MAX_TEXT, required=True)
-        if len(address_lines) > MAX_ADDRESS_LINES:
-            raise InvalidArgument("address_lines", f"at most {MAX_ADDRESS_LINES} lines")
-        for i, line in enumerate(address_lines):
-            check_text(f"address_lines[{i}]", line, MAX_TEXT)
-        check_text("tax_id", tax_id, MAX_TAX_ID)
-        check_text("email", email, MAX_TEXT)
-        check_text("bank_details", bank_details.replace("\r\n", "\n"), MAX_BANK_DETAILS, multiline=True)
-        return cls(name, tuple(address_lines), tax_id, email, bank_details.replace("\r\n", "\n"))
+        check_party(name, address_lines, tax_id, email)
+        bank_details = check_text("bank_details", bank_details.replace("\r\n", "\n"), MAX_BANK_DETAILS,
+                                  multiline=True)
+        return cls(name, tuple(address_lines), tax_id, email, bank_details)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "address_lines": list(self.address_lines)}

@@ -13,3 +13,19 @@ def check_text(field: str, value: str, limit: int, required: bool = False, multi
     if any(ord(ch) < 32 and ch not in allowed for ch in value):
         raise InvalidArgument(field, "contains control characters")
     return value
+
+
+MAX_TEXT = 256
+MAX_ADDRESS_LINES = 10
+MAX_TAX_ID = 64
+
+
+def check_party(name: str, address_lines, tax_id: str, email: str) -> None:
+    """A name-and-address block as printed on invoices (a reseller's or the seller's own)."""
+    check_text("name", name, MAX_TEXT, required=True)
+    if len(address_lines) > MAX_ADDRESS_LINES:
+        raise InvalidArgument("address_lines", f"at most {MAX_ADDRESS_LINES} lines")
+    for i, line in enumerate(address_lines):
+        check_text(f"address_lines[{i}]", line, MAX_TEXT)
+    check_text("tax_id", tax_id, MAX_TAX_ID)
+    check_text("email", email, MAX_TEXT)
