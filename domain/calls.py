@@ -1,16 +1,49 @@
 """Rules for one rated call: what makes it acceptable and which local day it belongs to."""
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from domain.money import parse_call_amount
+from domain.text import MAX_ID
 
-MAX_ID_CHARS = 128
 MAX_DESTINATION_CHARS = 64
 MAX_GROUP_CHARS = 128
 # Calls outside [1970, 2200) are rejected as corrupt CDRs rather than stored.
 MIN_STARTED_S = 0
 MAX_STARTED_S = int(datetime(2200, 1, 1, tzinfo=timezone.utc).timestamp())
 BUCKET_S = 900  # every current UTC offset is a multiple of 15 minutes
+
+
+class CallInput(NamedTuple):
+    """One rated call as it arrives from the switch (the edge converts the wire message to this)."""
+
+    call_id: str
+    reseller_id: str
+    has_started: bool
+    started_s: int
+    started_nanos: int
+    billed_seconds: int
+    destination: str
+    destination_group: str
+    amount: str
+    currency: str
+
+
+@dataclass
+class BatchResult:
+    """The outcome of storing calls (SPEC §4): accepted + duplicates + len(rejected) = calls sent."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    late: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (stream index, call_id, reason)
+
+    def add(self, other: "BatchResult") -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.late += other.late
+        self.rejected.extend(other.rejected)
 
 
 class LocalDays:
@@ -44,8 +77,8 @@ def check_call(call_id: str, group: str, destination: str, amount: str,
     """
     if not call_id:
         return "empty call_id"
-    if len(call_id) > MAX_ID_CHARS:
-        return f"call_id longer than {MAX_ID_CHARS} characters"
+    if len(call_id) > MAX_ID:
+        return f"call_id longer than {MAX_ID} characters"
     if not (call_id.isprintable() and group.isprintable() and destination.isprintable()):
         return "control characters in call_id, destination or destination_group"
     if not has_started:

@@ -1,5 +1,6 @@
 """The Invoice aggregate, its line and total arithmetic, and the per-reseller invoice book."""
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID, uuid5
@@ -12,8 +13,14 @@ from domain.period import Period
 from domain.reseller import NAMESPACE
 
 
-@dataclass(frozen=True)
-class UsageRow:
+class InvoiceStatus:
+    """The stored status words (in events' state and in the index/read-model tables)."""
+
+    ISSUED = "ISSUED"
+    VOID = "VOID"
+
+
+class UsageRow(NamedTuple):
     """Summed calls of one destination group (amount kept exact as units + nanos)."""
 
     destination_group: str
@@ -78,16 +85,16 @@ class Invoice(Aggregate):
         # The reseller's call-batch watermark: the invoice covers the calls of its
         # period stored in batches up to this one (later ones are late for it).
         self.covers_through = covers_through
-        self.status = "ISSUED"
+        self.status = InvoiceStatus.ISSUED
         self.void_reason = ""
 
     @event("Voided")
     def _void(self, reason: str) -> None:
-        self.status = "VOID"
+        self.status = InvoiceStatus.VOID
         self.void_reason = reason
 
     def void(self, reason: str) -> None:
-        if self.status == "VOID":
+        if self.status == InvoiceStatus.VOID:
             raise FailedPrecondition(f"invoice {self.number} is already void")
         self._void(reason)
 

@@ -8,10 +8,9 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidArgument
 from domain.money import is_currency, parse_decimal
-from domain.text import check_party, check_text
+from domain.text import MAX_ID, check_party, check_text
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://switchboard-billing/")
-MAX_ID = 128
 
 
 def valid_time_zone(zone: str) -> bool:

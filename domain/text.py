@@ -15,6 +15,7 @@ def check_text(field: str, value: str, limit: int, required: bool = False, multi
     return value
 
 
+MAX_ID = 128  # every operator-chosen id (reseller, call, series …) and invoice numbers looked up
 MAX_TEXT = 256
 MAX_ADDRESS_LINES = 10
 MAX_TAX_ID = 64

@@ -7,7 +7,7 @@ after a short grace period so in-flight reads of them finish.
 """
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from projections import tracking
 from projections.documents import TOPICS, to_change
@@ -26,10 +26,23 @@ class RebuildResult:
     seconds: float
 
 
-def rebuild(app, models: list[ReadModel] | None = None, progress: Progress = lambda done, head: None,
+def rebuild(store, models: list[ReadModel] | None = None, progress: Progress = lambda done, head: None,
             batch_size: int = REBUILD_BATCH, grace_seconds: float = 1.0) -> RebuildResult:
-    """Only invoice events are read (the log's other events change no read model)."""
-    backend, started = app.backend, time.perf_counter()
+    """Run `rebuild_steps` to the end, reporting each step to `progress`."""
+    steps = rebuild_steps(store, models, batch_size, grace_seconds)
+    while True:
+        try:
+            progress(*next(steps))
+        except StopIteration as done:
+            return done.value
+
+
+def rebuild_steps(store, models: list[ReadModel] | None = None, batch_size: int = REBUILD_BATCH,
+                  grace_seconds: float = 1.0) -> Iterator[tuple[int, int]]:
+    """Yield (position reached, head) as the new generation fills; the last step is after the swap
+    (position == head). Returns the RebuildResult. Only invoice events are read (the log's other
+    events change no read model)."""
+    backend, started = store.backend, time.perf_counter()
     models = models or tracking.default_models(backend.postgres)
     state = tracking.setup(backend, models)
     new = max(g for g, _ in state.values()) + 1
@@ -37,38 +50,38 @@ def rebuild(app, models: list[ReadModel] | None = None, progress: Progress = lam
         for m in models:
             drop(sql, m, new)  # leftovers of an interrupted rebuild
             m.create(sql, new)
-    head = app.recorder.max_notification_id() or 0
-    position, applied = _apply_until(app, models, new, 0, head, batch_size, progress)
+    head = store.event_log.head()
+    position, applied = yield from _apply_until(store, models, new, 0, head, batch_size)
     with backend.transaction() as sql:
         tracking.lock_state(sql, models)  # the runner waits here until the swap commits
-        final = app.recorder.max_notification_id() or 0
-        _, more = _apply_until(app, models, new, position, final, batch_size, progress, sql)
+        final = store.event_log.head()
+        _, more = yield from _apply_until(store, models, new, position, final, batch_size, sql)
         for m in models:
             tracking.set_state(sql, m.name, new, final)
-    progress(final, final)
-    time.sleep(grace_seconds)
+    yield final, final
+    time.sleep(grace_seconds)  # in-flight reads of the old tables finish before they are dropped
     with backend.transaction() as sql:
         for m in models:
             drop(sql, m, state[m.name][0])
     return RebuildResult(new, final, final, applied + more, time.perf_counter() - started)
 
 
-def _apply_until(app, models, generation: int, position: int, stop: int, batch_size: int, progress: Progress,
-                 sql=None) -> tuple[int, int]:
-    """Apply the invoice events in (position, stop]; each batch commits unless `sql` is given."""
+def _apply_until(store, models, generation: int, position: int, stop: int, batch_size: int, sql=None):
+    """Apply the invoice events in (position, stop]; each batch commits unless `sql` is given.
+    Yields (position, stop) per batch; returns (stop, events applied)."""
     applied = 0
     while position < stop:
-        notifications = app.recorder.select_notifications(position + 1, batch_size, stop=stop, topics=list(TOPICS))
+        notifications = store.event_log.after(position + 1, batch_size, stop=stop, topics=TOPICS)
         if not notifications:
             break
-        changes = [to_change(n, app.mapper) for n in notifications]
+        changes = [to_change(n, store.mapper) for n in notifications]
         if sql is not None:
             _apply(sql, models, generation, changes)
         else:
-            with app.backend.transaction() as batch_sql:
+            with store.backend.transaction() as batch_sql:
                 _apply(batch_sql, models, generation, changes)
         position, applied = notifications[-1].id, applied + len(notifications)
-        progress(position, stop)
+        yield position, stop
     return stop, applied
 
 
@@ -82,9 +95,9 @@ def drop(sql, model: ReadModel, generation: int) -> None:
         sql.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def status(app, models: list[ReadModel] | None = None) -> tuple[tracking.State, int]:
+def status(store, models: list[ReadModel] | None = None) -> tuple[tracking.State, int]:
     """The tracking rows and the log's head position."""
-    models = models or tracking.default_models(app.backend.postgres)
-    with app.backend.transaction(write=False) as sql:
+    models = models or tracking.default_models(store.backend.postgres)
+    with store.backend.transaction(write=False) as sql:
         state = tracking.read_state(sql, models)
-    return state, app.recorder.max_notification_id() or 0
+    return state, store.event_log.head()

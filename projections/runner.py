@@ -2,7 +2,7 @@
 
 Each batch (up to 500 events) is applied and the tracking rows advanced in ONE
 transaction, so a crash or restart resumes right after the last committed batch.
-Wake-ups: in-process right after each save (`app.on_saved`), LISTEN/NOTIFY on
+Wake-ups: in-process right after each save (the store's `on_saved`), LISTEN/NOTIFY on
 PostgreSQL (writes by other server processes), and a short poll as the fallback.
 Readers wait for a position on a condition variable (`wait_for`), never by sleeping.
 """
@@ -21,14 +21,14 @@ COALESCE_SECONDS = 0.01  # after a wake-up; lag target is p99 <= 100 ms
 
 
 class ProjectionRunner:
-    def __init__(self, app, models: list[ReadModel] | None = None, batch_size: int = BATCH,
+    def __init__(self, store, models: list[ReadModel] | None = None, batch_size: int = BATCH,
                  poll_seconds: float | None = None):
-        self.app = app
-        self.backend = app.backend
-        self.models = models or tracking.default_models(app.backend.postgres)
+        self.store = store  # service.event_store.EventStore: its log, mapper and datastore
+        self.backend = store.backend
+        self.models = models or tracking.default_models(store.backend.postgres)
         self.model = {m.name: m for m in self.models}
         self.batch_size = batch_size
-        self.poll_seconds = poll_seconds or (0.5 if app.backend.postgres else 0.1)
+        self.poll_seconds = poll_seconds or (0.5 if store.backend.postgres else 0.1)
         self.applied = 0
         self.saved = 0  # the last position this process's own saves reported (read-your-writes default)
         self._applied = threading.Condition()
@@ -75,11 +75,17 @@ class ProjectionRunner:
 
     # ---- waking and waiting ----------------------------------------------------------
     def wake(self, position: int = 0) -> None:
-        """New events may exist (hooked to `app.on_saved`)."""
-        self.saved = max(self.saved, position)
+        """New events may exist (hooked to the store's `on_saved`)."""
+        with self._applied:  # the lock `wait_for` readers hold
+            self.saved = max(self.saved, position)
         with self._wake:
             self._woken = True
             self._wake.notify()
+
+    def own_writes(self) -> int:
+        """The last position this process's own saves reported (the read-your-writes default)."""
+        with self._applied:
+            return self.saved
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until the read models applied `position` (True) or the timeout/stop (False)."""
@@ -120,11 +126,11 @@ class ProjectionRunner:
         with self.backend.transaction(write=False) as sql:
             state = tracking.read_state(sql, self.models)
         low = min(p for _, p in state.values())
-        notifications = self.app.recorder.select_notifications(low + 1, self.batch_size)
+        notifications = self.store.event_log.after(low + 1, self.batch_size)
         if not notifications:
             self._publish(low)
             return False
-        changes = [c for c in (to_change(n, self.app.mapper) for n in notifications) if c]
+        changes = [c for c in (to_change(n, self.store.mapper) for n in notifications) if c]
         last = notifications[-1].id
         with self.backend.transaction() as sql:
             if tracking.lock_state(sql, self.models) != state:
@@ -154,10 +160,10 @@ class ProjectionRunner:
 
     def _listen(self) -> None:
         """PostgreSQL: the library NOTIFYs the events table's channel on every insert."""
-        channel = self.app.recorder.channel_name
+        channel = self.store.recorder.channel_name
         while not self.stopping:
             try:
-                with self.app.recorder.datastore.get_connection() as conn:
+                with self.store.recorder.datastore.get_connection() as conn:
                     conn.execute(f'LISTEN "{channel}"')
                     try:
                         while not self.stopping:

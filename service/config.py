@@ -5,9 +5,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-
-class ConfigError(Exception):
-    """A bad setting; the message is one line naming the setting."""
+from service.config_error import ConfigError
+from service.tokens import parse_tokens
 
 
 @dataclass(frozen=True)
@@ -118,8 +117,7 @@ def load_settings(flags: dict, environ=os.environ) -> Settings:
         raise ConfigError(f"--listen {listen} is not a loopback address: refusing to serve without "
                           "authentication; give --tokens-file / BILLING_TOKENS_FILE")
     if tokens:
-        from service.grpc.auth import parse_tokens  # a bad line stops start-up, naming file and line
-        parse_tokens(tokens)
+        parse_tokens(tokens)  # a bad line stops start-up, naming file and line
     metrics = pick("metrics_listen", None) or None
     if metrics:
         try:

@@ -142,14 +142,14 @@ class Harness:
     """Sends requests, checks their status and that rejected ones left the store unchanged."""
 
     def __init__(self, running, channel):
-        self.app, self.channel, self.messages = running.app, channel, 0
+        self.store, self.channel, self.messages = running.store, channel, 0
         self.errors = ServerErrors()
         self.last: tuple | None = None  # the store after the previous request: only this harness writes
 
     def snapshot(self) -> tuple:
-        with self.app.backend.transaction(write=False) as sql:
+        with self.store.backend.transaction(write=False) as sql:
             counts = tuple(sql.execute(f"SELECT COUNT(*) FROM {t}").fetchall()[0][0] for t in LEDGER_TABLES)
-        return self.app.recorder.max_notification_id(), counts
+        return self.store.event_log.head(), counts
 
     def call(self, what: str, fn, request, messages: int = 1, timeout: float = 60, atomic: bool = True):
         """Call; return (code, response, snapshot before). Asserts an allowed status and, for an atomic

@@ -7,7 +7,7 @@ before the invoice was issued (version 0, the built-in, always exists).
 """
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Iterator
 
 from domain.invoice import Invoice
 from domain.numbering import format_number
@@ -46,18 +46,19 @@ class Replay:
         return docs
 
 
-def replay(app, progress: Callable[[int, int], None] = lambda done, head: None) -> Replay:
-    r = Replay(head=app.recorder.max_notification_id() or 0)
+def replay(store) -> Iterator[tuple[int, int]]:
+    """Apply the whole log; yields (position reached, head) per page and returns the Replay."""
+    r = Replay(head=store.event_log.head())
     position = 0
     while True:
-        notifications = app.recorder.select_notifications(position + 1, PAGE)
+        notifications = store.event_log.after(position + 1, PAGE)
         if not notifications:
             return r
         for n in notifications:
-            _apply(r, n, app.mapper.to_domain_event(n))
+            _apply(r, n, store.decode(n))
         position = notifications[-1].id
         r.events += len(notifications)
-        progress(position, max(r.head, position))
+        yield position, max(r.head, position)
 
 
 def _apply(r: Replay, n: Any, event: Any) -> None:

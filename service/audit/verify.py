@@ -1,22 +1,29 @@
-"""`billing audit verify`: replay the store, then check invoices, the ledger and every read model.
+"""Audit verify (SPEC §8, §11): replay the store, then check invoices, the ledger and every read model.
 
 Checks, each reported with the invoice (number and id), what was expected and what was found:
 the log-only rules of service/audit/replay.py; each invoice's totals recomputed from its
-lines; its lines and totals recomputed from the calls it covered (Ledger.ledger_usage with
-its covers_through watermark; later, late calls excluded); the billing_invoices index; the
-invoice-list and search projections equal the replay at the position they recorded.
+lines; its lines and totals recomputed from the calls it covered (its period up to its
+covers_through watermark: later, late calls excluded); the invoice index; the invoice-list
+and search projections equal the replay at the position they recorded.
+
+`verify_steps` runs inside the server (AuditService.VerifyStore); `verify_database` opens a
+store directly for `billing audit verify --database URL` (offline, server stopped).
 """
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, Iterator
 
 from domain.invoice import Invoice, compute_totals
 from domain.money import format_money, round_money
 from domain.period import Period
 from projections import tracking
 from service.audit.replay import Replay, replay
+from service.config import parse_database_url
+from service.event_store import EventStore
+from service.persistence.invoice_index import IndexRow, InvoiceIndex
+from service.persistence.ledger import Ledger
 
-Progress = Callable[[str, int, int], None]  # (phase, done, total)
+Step = tuple[int, int]  # (events checked, events total)
 
 
 @dataclass
@@ -33,19 +40,36 @@ class Report:
         return not self.problems
 
 
-def verify(app, progress: Progress = lambda phase, done, total: None) -> Report:
-    r = replay(app, lambda done, head: progress("events", done, head))
+def verify_steps(store, ledger: Ledger, index: InvoiceIndex) -> Iterator[Step]:
+    """Yield progress while replaying; return the Report."""
+    r = yield from replay(store)
     report = Report(events=r.events, invoices=len(r.invoice_ids), resellers=r.resellers(), problems=r.problems)
     invoices = r.invoices()
-    with app.backend.transaction(write=False) as sql:
-        for i, inv in enumerate(invoices, 1):
-            check_lines(inv, report)
-            check_calls(app, sql, inv, report)
-            if i % 500 == 0 or i == len(invoices):
-                progress("invoices", i, len(invoices))
-        check_invoice_index(sql, invoices, report)
-        check_projections(sql, app, r, report)
+    for inv in invoices:
+        check_lines(inv, report)
+    check_calls(ledger, invoices, report)
+    check_invoice_index(index.rows(), invoices, report)
+    check_projections(store, r, report)
+    yield r.head, r.head
     return report
+
+
+def verify(store, ledger: Ledger, index: InvoiceIndex, progress: Callable[[int, int], None] = lambda d, t: None):
+    steps = verify_steps(store, ledger, index)
+    while True:
+        try:
+            progress(*next(steps))
+        except StopIteration as done:
+            return done.value
+
+
+def verify_database(url: str, progress: Callable[[int, int], None] = lambda d, t: None) -> Report:
+    """Open the store at `url` directly (read-only use) and verify it; raises on a bad URL or store."""
+    store = EventStore(parse_database_url(url))
+    try:
+        return verify(store, Ledger(store.backend), InvoiceIndex(store.backend), progress)
+    finally:
+        store.close()
 
 
 def where(inv: Invoice) -> str:
@@ -63,25 +87,28 @@ def check_lines(inv: Invoice, report: Report) -> None:
             report.problems.append(f"{where(inv)}: {name} from its lines should be {value}, found {getattr(inv, name)}")
 
 
-def check_calls(app, sql, inv: Invoice, report: Report) -> None:
-    """The invoice's lines and totals recomputed from the stored calls it covered."""
-    period = Period.from_dict(inv.period)
-    usage = app.ledger.ledger_usage(sql, inv.reseller_id, period.start, period.end, inv.covers_through)
-    report.calls += sum(row.calls for row in usage)
-    totals = compute_totals(usage, inv.currency, inv.tax_rate)
-    if totals.lines != inv.lines:
-        found = {line["destination_group"]: line for line in inv.lines}
-        for line in totals.lines:
-            stored = found.pop(line["destination_group"], None)
-            if stored != line:
-                report.problems.append(f"{where(inv)}: line {line['destination_group']!r} from the stored calls "
-                                       f"is {_line(line)}, invoice has {_line(stored)}")
-        for group, stored in found.items():
-            report.problems.append(f"{where(inv)}: line {group!r} ({_line(stored)}) has no stored calls")
-    for name in ("subtotal", "tax", "total"):
-        if getattr(totals, name) != getattr(inv, name):
-            report.problems.append(f"{where(inv)}: {name} from the stored calls is {getattr(totals, name)}, "
-                                   f"invoice has {getattr(inv, name)}")
+def check_calls(ledger: Ledger, invoices: list[Invoice], report: Report) -> None:
+    """Each invoice's lines and totals recomputed from the stored calls it covered."""
+    keys = []
+    for inv in invoices:
+        period = Period.from_dict(inv.period)
+        keys.append((inv.reseller_id, period.start, period.end, inv.covers_through))
+    for inv, usage in zip(invoices, ledger.covered_usages(keys)):
+        report.calls += sum(row.calls for row in usage)
+        totals = compute_totals(usage, inv.currency, inv.tax_rate)
+        if totals.lines != inv.lines:
+            found = {line["destination_group"]: line for line in inv.lines}
+            for line in totals.lines:
+                stored = found.pop(line["destination_group"], None)
+                if stored != line:
+                    report.problems.append(f"{where(inv)}: line {line['destination_group']!r} from the stored calls "
+                                           f"is {_line(line)}, invoice has {_line(stored)}")
+            for group, stored in found.items():
+                report.problems.append(f"{where(inv)}: line {group!r} ({_line(stored)}) has no stored calls")
+        for name in ("subtotal", "tax", "total"):
+            if getattr(totals, name) != getattr(inv, name):
+                report.problems.append(f"{where(inv)}: {name} from the stored calls is {getattr(totals, name)}, "
+                                       f"invoice has {getattr(inv, name)}")
 
 
 def _line(line: dict | None) -> str:
@@ -90,42 +117,40 @@ def _line(line: dict | None) -> str:
     return f"{line['calls']} calls, {line['billed_seconds']} s, {line['amount']}"
 
 
-def check_invoice_index(sql, invoices: list[Invoice], report: Report) -> None:
-    """billing_invoices (number lookup, active periods) equals the replayed invoices."""
-    columns = ("reseller_id", "number", "sequence", "status", "start_day", "end_day")
-    rows = sql.execute(f"SELECT invoice_id, {', '.join(columns)} FROM billing_invoices").fetchall()
-    stored = {r[0]: tuple(r[1:]) for r in rows}
+def check_invoice_index(stored: dict[str, IndexRow], invoices: list[Invoice], report: Report) -> None:
+    """The invoice index (number lookup, active periods) equals the replayed invoices."""
     for inv in invoices:
         period = Period.from_dict(inv.period)
-        expected = (inv.reseller_id, inv.number, inv.sequence, inv.status, period.start.toordinal(),
-                    period.end.toordinal())
+        expected = IndexRow(str(inv.id), inv.reseller_id, inv.number, inv.sequence, inv.status,
+                            period.start.toordinal(), period.end.toordinal())
         found = stored.pop(str(inv.id), None)
         if found is None:
             report.problems.append(f"billing_invoices: {where(inv)} is missing")
-        elif tuple(found) != expected:
-            report.problems.append(f"billing_invoices: {where(inv)}: {_diff(columns, expected, found)}")
+        elif found != expected:
+            report.problems.append(f"billing_invoices: {where(inv)}: {_diff(IndexRow._fields, expected, found)}")
     for invoice_id, found in stored.items():
-        report.problems.append(f"billing_invoices: row {invoice_id} (number {found[1]!r}) has no Invoice events")
+        report.problems.append(f"billing_invoices: row {invoice_id} (number {found.number!r}) has no Invoice events")
 
 
-def check_projections(sql, app, r: Replay, report: Report) -> None:
-    models = tracking.default_models(app.backend.postgres)
-    try:
-        state = tracking.read_state(sql, models)
-    except Exception:  # noqa: BLE001 - never set up: no server has run on this store
-        report.notes.append("projections: not set up yet (no server has run on this store)")
-        return
-    for m in models:
-        if m.name not in state:
-            report.problems.append(f"projection {m.name}: no tracking row")
-            continue
-        generation, position = state[m.name]
-        if position < r.head:
-            report.notes.append(f"projection {m.name}: applied position {position} of {r.head} (catching up)")
-        if position > r.head:
-            report.problems.append(f"projection {m.name}: applied position {position} beyond the log's head {r.head}")
-        expected = {i: m.row(doc, at) for i, (doc, at) in r.docs_at(position).items()}
-        compare_rows(m, m.dump(sql, generation), expected, report)
+def check_projections(store, r: Replay, report: Report) -> None:
+    models = tracking.default_models(store.backend.postgres)
+    with store.backend.transaction(write=False) as sql:
+        try:
+            state = tracking.read_state(sql, models)
+        except Exception:  # noqa: BLE001 - never set up: no server has run on this store
+            report.notes.append("projections: not set up yet (no server has run on this store)")
+            return
+        for m in models:
+            if m.name not in state:
+                report.problems.append(f"projection {m.name}: no tracking row")
+                continue
+            generation, position = state[m.name]
+            if position < r.head:
+                report.notes.append(f"projection {m.name}: applied position {position} of {r.head} (catching up)")
+            if position > r.head:
+                report.problems.append(f"projection {m.name}: applied position {position} beyond the log's head {r.head}")
+            expected = {i: m.row(doc, at) for i, (doc, at) in r.docs_at(position).items()}
+            compare_rows(m, m.dump(sql, generation), expected, report)
 
 
 def compare_rows(model, found: dict, expected: dict, report: Report) -> None:

@@ -1,5 +1,6 @@
 """What every admin command shares: connection options, the gRPC client, error → exit code, output."""
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -291,3 +292,18 @@ def print_page(items, token: str, field: str, args, columns, row) -> None:
         print_table(columns, [row(i) for i in items], right=("Total", "Tax rate"))
     if token:
         err(f"more {field}: repeat with --page-token {token} (or use --all)")
+
+
+@contextlib.contextmanager
+def progress_bar(description: str):
+    """A progress bar on stderr (transient when stderr is not a terminal); yields update(done, total)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    out = Console(file=sys.stderr)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=out, transient=not out.is_terminal) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+        yield update

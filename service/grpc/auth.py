@@ -2,19 +2,16 @@
 import hmac
 import logging
 import threading
-from pathlib import Path
 
 import grpc
 
-from service.config import ConfigError
+from service.config_error import ConfigError
 from service.grpc.handlers import rewrap
+from service.tokens import parse_tokens
 
 log = logging.getLogger("billing.auth")
 
-ROLES = ("switch", "auditor", "admin")
-SETTING = "BILLING_TOKENS_FILE / --tokens-file"
 EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")  # no token needed
-MIN_TOKEN_LENGTH = 16
 
 # The one access table. A method is a read when its name starts with one of READ_PREFIXES or its
 # service is a read-only service; a write when named in WRITES. tests/unit/test_auth.py checks
@@ -22,7 +19,7 @@ MIN_TOKEN_LENGTH = 16
 READ_PREFIXES = ("Get", "List", "Search", "Calculate", "Render", "Preview")
 READ_SERVICES = frozenset({"billing.v1.AuditService"})
 WRITES = frozenset({"UpsertReseller", "RecordCalls", "CreateInvoice", "VoidInvoice", "UpdateNumbering",
-                    "UploadTemplate", "SetDefaultTemplate", "UpdateSeller"})
+                    "UploadTemplate", "SetDefaultTemplate", "UpdateSeller", "RebuildProjections"})
 SWITCH = frozenset({"/billing.v1.UsageService/RecordCalls", "/billing.v1.UsageService/GetUsageSummary",
                     "/billing.v1.ResellerService/GetReseller"})
 
@@ -41,33 +38,6 @@ def may_call(role: str, full_method: str) -> bool:
     if role == "auditor":
         return classify(full_method) == "read"
     return role == "switch" and full_method in SWITCH
-
-
-def parse_tokens(path: str) -> list[tuple[bytes, str]]:
-    """Read `token role` lines; raise ConfigError naming the file and line on the first bad one."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{SETTING}: cannot read {path!r}: {e}") from None
-    tokens: list[tuple[bytes, str]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        words = line.split()
-        if not words or words[0].startswith("#"):
-            continue
-        where = f"{SETTING}: {path}:{number}"
-        if len(words) != 2:
-            raise ConfigError(f"{where}: want 'TOKEN ROLE', got {len(words)} words")
-        token, role = words
-        if role not in ROLES:
-            raise ConfigError(f"{where}: unknown role {role!r} (want one of {', '.join(ROLES)})")
-        if len(token) < MIN_TOKEN_LENGTH:
-            log.warning("%s: token shorter than %d characters is easy to guess", where, MIN_TOKEN_LENGTH)
-        if any(hmac.compare_digest(token.encode(), known) for known, _ in tokens):
-            raise ConfigError(f"{where}: duplicate token")
-        tokens.append((token.encode(), role))
-    if not tokens:
-        raise ConfigError(f"{SETTING}: {path!r} holds no tokens")
-    return tokens
 
 
 class TokenStore:

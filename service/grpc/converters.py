@@ -4,13 +4,15 @@ from uuid import UUID
 
 from google.type import date_pb2
 
-from billing.v1 import invoice_pb2, numbering_pb2, reseller_pb2, types_pb2
+from billing.v1 import audit_pb2, invoice_pb2, numbering_pb2, reseller_pb2, types_pb2, usage_pb2
+from domain.calls import CallInput
 from domain.errors import InvalidArgument
-from domain.invoice import Invoice, Totals
+from domain.invoice import Invoice, InvoiceStatus, Totals
+from domain.money import format_money, from_units_nanos
 from domain.period import Period
 from domain.reseller import ResellerTerms
 
-STATUS = {"ISSUED": invoice_pb2.INVOICE_STATUS_ISSUED, "VOID": invoice_pb2.INVOICE_STATUS_VOID}
+STATUS = {InvoiceStatus.ISSUED: invoice_pb2.INVOICE_STATUS_ISSUED, InvoiceStatus.VOID: invoice_pb2.INVOICE_STATUS_VOID}
 MAX_PAGE = 500
 
 
@@ -86,3 +88,24 @@ def invoice_to_proto(inv: Invoice, position: int) -> invoice_pb2.Invoice:
 
 def numbering_to_proto(numbering, position: int) -> numbering_pb2.Numbering:
     return numbering_pb2.Numbering(pattern=numbering.pattern, next_number=numbering.next_number, position=position)
+
+
+def calls_from_proto(calls) -> list[CallInput]:
+    """Wire calls as domain values: one pass, plain tuples (the ingest hot path)."""
+    return [CallInput(c.call_id, c.reseller_id, c.HasField("started_at"), c.started_at.seconds, c.started_at.nanos,
+                      c.billed_seconds, c.destination, c.destination_group, c.amount, c.currency) for c in calls]
+
+
+def event_to_proto(record) -> audit_pb2.Event:
+    """A service.usecases.event_feed.EventRecord as the wire Event."""
+    message = audit_pb2.Event(position=record.position, originator_id=record.originator_id,
+                              originator_version=record.originator_version, topic=record.topic,
+                              payload_json=record.payload_json)
+    message.timestamp.FromDatetime(record.timestamp)
+    return message
+
+
+def usage_totals_to_proto(sums: list[int], currency: str) -> usage_pb2.UsageTotals:
+    calls, seconds, units, nanos = sums
+    return usage_pb2.UsageTotals(calls=calls, billed_seconds=seconds,
+                                 amount=format_money(from_units_nanos(units, nanos), currency))

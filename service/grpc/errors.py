@@ -10,7 +10,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from domain import errors
-from service.render import RenderFailed
+from service.persistence.errors import StoreUnavailable
+from service.render.job import RenderFailed
 
 log = logging.getLogger("billing.errors")
 
@@ -24,7 +25,9 @@ STATUS_OF: dict[type, tuple[grpc.StatusCode, int]] = {
     errors.Conflict: (grpc.StatusCode.ABORTED, code_pb2.ABORTED),
     errors.BillingError: (grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
     RenderFailed: (grpc.StatusCode.INTERNAL, code_pb2.INTERNAL),  # no PDF (never a partial one); says why
+    StoreUnavailable: (grpc.StatusCode.UNAVAILABLE, code_pb2.UNAVAILABLE),  # database down or contention > 5 s
 }
+KNOWN = (errors.BillingError, RenderFailed, StoreUnavailable)  # mapped by the table, with their message
 
 
 def status_for(exc: errors.BillingError) -> status_pb2.Status:
@@ -43,12 +46,12 @@ def status_for(exc: errors.BillingError) -> status_pb2.Status:
 
 def abort_with(context: grpc.ServicerContext, exc: BaseException) -> None:
     """Abort the RPC for `exc`: domain errors by the table, anything else as INTERNAL without details."""
-    if isinstance(exc, RenderFailed):
-        log.error("PDF rendering failed: %s", exc)
-    if isinstance(exc, (errors.BillingError, RenderFailed)):
+    if isinstance(exc, (RenderFailed, StoreUnavailable)):
+        log.error("%s: %s", type(exc).__name__, exc)
+    if isinstance(exc, KNOWN):
         context.abort_with_status(rpc_status.to_status(status_for(exc)))
     incident = uuid.uuid4().hex[:12]
-    log.error("internal error %s", incident, exc_info=exc)
+    log.error("internal error %s: %s: %s", incident, type(exc).__name__, str(exc)[:300], exc_info=exc)
     context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident}); see server log")
 
 

@@ -1,4 +1,5 @@
-"""ListInvoices/SearchInvoices on the projections: min_position waits, filters, documents → protos."""
+"""The wire side of ListInvoices/SearchInvoices: min_position vs the client's deadline, filters,
+page tokens, and read-model documents → Invoice messages."""
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -6,36 +7,28 @@ import grpc
 
 from billing.v1 import invoice_pb2
 from domain.errors import InvalidArgument
-from domain.reseller import MAX_ID
-from domain.text import check_text
+from domain.invoice import InvoiceStatus
+from domain.text import MAX_ID, check_text
 from projections.invoice_search import SearchFilter
 from service.grpc import paging
 from service.grpc.converters import date_from_proto, invoice_to_proto, page_size
+from service.usecases.invoice_queries import MIN_POSITION_WAIT, InvoiceQueries
 
-MIN_POSITION_WAIT = 5.0  # seconds (SPEC §5)
-OWN_WRITES_WAIT = 1.0  # without min_position: wait this long at most for this process's acknowledged writes
-STATUS_FILTER = {invoice_pb2.INVOICE_STATUS_UNSPECIFIED: "", invoice_pb2.INVOICE_STATUS_ISSUED: "ISSUED",
-                 invoice_pb2.INVOICE_STATUS_VOID: "VOID"}
+STATUS_FILTER = {invoice_pb2.INVOICE_STATUS_UNSPECIFIED: "", invoice_pb2.INVOICE_STATUS_ISSUED: InvoiceStatus.ISSUED,
+                 invoice_pb2.INVOICE_STATUS_VOID: InvoiceStatus.VOID}
 MAX_QUERY = 1000
 FIRST = {"before": 2**62}
 
 
-def caught_up(runner, min_position: int, context) -> bool:
-    """Wait (condition variable, ≤ 5 s and ≤ the client's deadline) until the read models applied
-    `min_position`; False after setting DEADLINE_EXCEEDED on the context.
-
-    Without min_position, reads still see every write this server process acknowledged
-    (usually no wait at all); if the projection is stuck they serve what it has after 1 s.
-    """
-    if not min_position:
-        runner.wait_for(runner.saved, OWN_WRITES_WAIT)
-        return True
+def caught_up(queries: InvoiceQueries, min_position: int, context) -> bool:
+    """Wait for `min_position` (≤ 5 s and ≤ the client's deadline); False after setting
+    DEADLINE_EXCEEDED on the context."""
     remaining = context.time_remaining()
     limit = MIN_POSITION_WAIT if remaining is None else max(0.0, min(MIN_POSITION_WAIT, remaining))
-    if runner.wait_for(min_position, limit):
+    if queries.caught_up(min_position, limit):
         return True
     context.set_code(grpc.StatusCode.DEADLINE_EXCEEDED)
-    context.set_details(f"the read model has applied position {runner.applied}, "
+    context.set_details(f"the read model has applied position {queries.applied}, "
                         f"not {min_position}, within {limit:.1f} s")
     return False
 
@@ -63,17 +56,15 @@ def page(request, fetch) -> tuple[list[invoice_pb2.Invoice], str]:
     return [doc_to_proto(doc, position) for doc, position in rows], token
 
 
-def list_page(runner, request):
+def list_page(queries: InvoiceQueries, request) -> invoice_pb2.ListInvoicesResponse:
     check_text("reseller_id", request.reseller_id, MAX_ID)
-    invoices, token = page(request, lambda before, limit: runner.query(
-        "invoice_list", lambda m, sql, g: m.page(sql, g, request.reseller_id, before, limit)))
+    invoices, token = page(request, lambda before, limit: queries.page(request.reseller_id, before, limit))
     return invoice_pb2.ListInvoicesResponse(invoices=invoices, next_page_token=token)
 
 
-def search_page(runner, request):
+def search_page(queries: InvoiceQueries, request) -> invoice_pb2.SearchInvoicesResponse:
     where = search_filter(request)
-    invoices, token = page(request, lambda before, limit: runner.query(
-        "invoice_search", lambda m, sql, g: m.search(sql, g, where, before, limit)))
+    invoices, token = page(request, lambda before, limit: queries.search(where, before, limit))
     return invoice_pb2.SearchInvoicesResponse(invoices=invoices, next_page_token=token)
 
 

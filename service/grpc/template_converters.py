@@ -1,7 +1,8 @@
 """Protobuf messages ↔ template, seller and PDF objects (kept apart from converters.py)."""
 from billing.v1 import template_pb2, types_pb2
-from domain.templates import SellerDetails
-from service.templates import RenderedPdf, TemplateView
+from domain.seller import SellerDetails
+from service.usecases.rendering import RenderedPdf
+from service.usecases.templates import TemplateView
 
 
 def template_to_proto(view: TemplateView) -> template_pb2.Template:

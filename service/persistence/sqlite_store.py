@@ -26,4 +26,6 @@ class TunedSQLiteFactory(SQLiteFactory):
         pool = self.datastore.pool
         pool.__class__ = _TunedPool  # before the first connection is opened
         mode = (env.get("SQLITE_SYNCHRONOUS") or "NORMAL").upper()
-        pool.synchronous = mode if mode in SYNCHRONOUS_MODES else "FULL"
+        if mode not in SYNCHRONOUS_MODES:  # config validates it; never guess a durability level
+            raise ValueError(f"SQLITE_SYNCHRONOUS: want one of {', '.join(SYNCHRONOUS_MODES)}, got {mode!r}")
+        pool.synchronous = mode

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from domain import template as t
+from domain import template_language as t
 
 Run = tuple[str, bool]  # (text, bold)
 Line = tuple[Run, ...]

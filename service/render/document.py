@@ -6,8 +6,9 @@ import functools
 import hashlib
 from datetime import datetime, timezone
 
-from domain.template import TemplateDocument
-from service.render import content, fonts
+from domain.template_language import TemplateDocument
+import service.render.content as content
+import service.render.fonts as fonts
 from service.render.layout import ImageOp, Layout, PAGE_H, PAGE_W, RectOp, TextOp
 
 

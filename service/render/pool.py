@@ -8,6 +8,8 @@ import queue
 import signal
 import threading
 
+from service.render.job import RenderFailed, RenderJob, builtin_template_source
+
 
 class _Worker:
     """One spawned process and our end of its pipe; `rendered` counts documents for recycling."""
@@ -52,8 +54,6 @@ class RenderPool:
             self._idle.put(_Worker(self._context))
 
     def render(self, job) -> bytes:
-        from service.render import RenderFailed
-
         worker = self._checkout()
         try:
             status, payload = self._exchange(worker, job)
@@ -85,8 +85,6 @@ class RenderPool:
         self.close()
 
     def _checkout(self) -> _Worker:
-        from service.render import RenderFailed
-
         if self._closed:
             raise RenderFailed("render pool is closed")
         worker = self._idle.get()
@@ -96,8 +94,6 @@ class RenderPool:
         return worker
 
     def _exchange(self, worker: _Worker, job):
-        from service.render import RenderFailed
-
         try:
             worker.conn.send(job)
             if not worker.conn.poll(self._timeout):
@@ -119,8 +115,8 @@ def _worker_main(conn) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from service.render import RenderFailed, render_pdf
-    from service.render.hygiene import prepare
+    from service.render.hygiene import prepare  # borb is imported in the worker only
+    from service.render.renderer import render_pdf
 
     prepare()
     _warm_up(render_pdf)
@@ -141,9 +137,7 @@ def _worker_main(conn) -> None:
 
 def _warm_up(render_pdf) -> None:
     """Import borb and load the fonts before the first real job arrives."""
-    from service.render import BUILTIN_TEMPLATE_SOURCE, RenderJob
-
     try:
-        render_pdf(RenderJob(BUILTIN_TEMPLATE_SOURCE, None, None, "2000-01-01T00:00:00Z", "warm-up"))
+        render_pdf(RenderJob(builtin_template_source(), None, None, "2000-01-01T00:00:00Z", "warm-up"))
     except Exception:
         pass

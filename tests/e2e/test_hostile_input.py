@@ -26,7 +26,7 @@ C = grpc.StatusCode
 
 def examples(name: str, harness) -> int:
     """SQLite gets 80% of the messages, PostgreSQL (slower per request, same code paths above the SQL) 20%."""
-    return max(int(TOTAL * SHARES[name] * (0.2 if harness.app.backend.postgres else 0.8)), 20)
+    return max(int(TOTAL * SHARES[name] * (0.2 if harness.store.backend.postgres else 0.8)), 20)
 
 
 def fuzz(strategy, n: int, body) -> None:

@@ -204,7 +204,7 @@ def test_rebuild_while_serving_swaps_generations_without_failed_reads(server, st
     reader = threading.Thread(target=keep_reading)
     reader.start()
     try:
-        code, out, err = cli(capsys, "projections", "rebuild", "--database", database_url)
+        code, out, err = cli(capsys, "projections", "rebuild", "--server", f"127.0.0.1:{server.port}")
     finally:
         stop.set()
         reader.join()
@@ -213,9 +213,44 @@ def test_rebuild_while_serving_swaps_generations_without_failed_reads(server, st
     inv = create(stubs, "2026-08-01", "2026-08-31")  # the runner continues on the new generation
     got = stubs.invoices.ListInvoices(invoice_pb2.ListInvoicesRequest(min_position=inv.position))
     assert [i.invoice_id for i in got.invoices] == [inv.invoice_id] + [i.invoice_id for i in reversed(made)]
-    status = json.loads(cli(capsys, "projections", "status", "--database", database_url, "--json")[1])
-    assert {p["name"]: p["generation"] for p in status["projections"]} == {"invoice_list": 2, "invoice_search": 2}
-    assert cli(capsys, "audit", "verify", "--database", database_url)[0] == 0
+    status = json.loads(cli(capsys, "projections", "status", "--server", f"127.0.0.1:{server.port}", "--json")[1])
+    assert {p["name"]: p["generation"] for p in status["projections"]} == {"invoice_list": "2", "invoice_search": "2"}
+    assert {p["lag_events"] for p in status["projections"]} <= {"0"}
+    assert cli(capsys, "audit", "verify", "--server", f"127.0.0.1:{server.port}")[0] == 0
+
+
+def test_verify_store_over_the_api_streams_progress_and_names_a_tampered_row(server, stubs, database_url, capsys):
+    issue_some(stubs)
+    address = f"127.0.0.1:{server.port}"
+    code, out, err = cli(capsys, "audit", "verify", "--server", address)
+    assert code == 0 and "audit clean" in out, out + err
+    assert execute(database_url, "DELETE FROM proj_invoice_list_1 WHERE number = '3'") == 1
+    code, out, _ = cli(capsys, "audit", "verify", "--server", address, "--json")
+    verdict = json.loads(out)
+    assert code == 8 and not verdict["clean"]
+    assert any("invoice_list" in p and "row missing" in p for p in verdict["problems"])
+
+
+def test_list_events_pages_newest_first_down_to_the_first_event(server, stubs, capsys):
+    issue_some(stubs, months=[3])
+    audit = audit_pb2_grpc.AuditServiceStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))
+    positions, token = [], ""
+    while True:
+        page = audit.ListEvents(audit_pb2.ListEventsRequest(page_size=4, page_token=token))
+        positions += [e.position for e in page.events]
+        token = page.next_page_token
+        if not token:
+            break
+    head = stubs_head(audit)
+    assert positions == list(range(head, 0, -1))
+    older = audit.ListEvents(audit_pb2.ListEventsRequest(before_position=3))
+    assert [e.position for e in older.events] == [2, 1] and older.next_page_token == ""
+    code, out, _ = cli(capsys, "audit", "events", "--server", f"127.0.0.1:{server.port}", "--page-size", "3")
+    assert code == 0 and out.split("\n")[2].split()[0] == str(head)  # the table's first row: the newest event
+
+
+def stubs_head(audit) -> int:
+    return max(e.position for e in audit.StreamEvents(audit_pb2.StreamEventsRequest(from_position=1)))
 
 
 def test_cli_search_and_stream(server, stubs, capsys):

@@ -35,7 +35,7 @@ def test_reflection_lists_every_service(channel):
 def test_unexpected_exception_is_internal_without_traceback(channel, server, monkeypatch):
     def explode(*_):
         raise RuntimeError("secret-internal-detail")
-    monkeypatch.setattr(server.app, "get_reseller", explode)
+    monkeypatch.setattr(server.use_cases.resellers, "get_with_position", explode)
     with pytest.raises(grpc.RpcError) as err:
         Stubs(channel).resellers.GetReseller(reseller_pb2.GetResellerRequest(reseller_id="r1"))
     assert err.value.code() == grpc.StatusCode.INTERNAL

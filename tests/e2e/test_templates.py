@@ -192,7 +192,7 @@ def test_seller_validation(api):
 def test_other_rpcs_complete_while_a_pdf_renders(api, server):
     invoice = api.invoice()
     started, release = threading.Event(), threading.Event()
-    book = server.app.templates
+    book = server.use_cases.rendering
     real_pool = book._render_pool
 
     class Gated:
@@ -282,7 +282,7 @@ def test_a_failed_render_is_internal_with_a_clear_message_and_is_not_cached(api,
     class Broken:
         def render(self, job):
             raise RenderFailed("render worker died (exit code -9)")
-    book, real_pool = server.app.templates, server.app.templates._render_pool
+    book, real_pool = server.use_cases.rendering, server.use_cases.rendering._render_pool
     book._render_pool = lambda: Broken()
     error = error_of(api.pdf, invoice.invoice_id)
     assert error.code() == grpc.StatusCode.INTERNAL and "PDF rendering failed" in error.details()

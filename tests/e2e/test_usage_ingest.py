@@ -98,7 +98,7 @@ def test_empty_stream_and_empty_batch_count_nothing(stubs):
 
 
 def test_a_batch_that_fails_midway_leaves_nothing_and_the_retry_stores_it(stubs, server, monkeypatch):
-    ledger = server.app.ledger
+    ledger = server.use_cases.ingest.ledger
     original = ledger._settle
 
     def crash_after_insert(*args):
@@ -114,7 +114,7 @@ def test_a_batch_that_fails_midway_leaves_nothing_and_the_retry_stores_it(stubs,
 
 
 def test_a_batch_stored_before_a_lost_response_comes_back_as_duplicates(stubs, server, monkeypatch):
-    ledger = server.app.ledger
+    ledger = server.use_cases.ingest.ledger
     original = ledger.record
 
     def stored_then_crash(calls, base=0):
@@ -155,7 +155,7 @@ def test_batches_of_one_stream_are_stored_in_stream_order(stubs):
 
 
 def test_a_stream_never_stores_two_batches_at_once(stubs, server, monkeypatch):
-    ledger, original = server.app.ledger, server.app.ledger.record
+    ledger, original = server.use_cases.ingest.ledger, server.use_cases.ingest.ledger.record
     lock, running, seen = threading.Lock(), [0], []
     later_batch_started = threading.Event()
 

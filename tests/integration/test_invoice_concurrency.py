@@ -87,11 +87,10 @@ def test_calls_racing_invoice_creation_are_either_in_the_invoice_or_late(channel
         stop.set()
         for t in threads:
             t.join()
-    app = server.app
+    invoicing = server.use_cases.invoicing
     for inv in invoices:
-        covers_through = app.get_invoice(UUID(inv.invoice_id)).covers_through
-        with app.backend.transaction(write=False) as sql:
-            rows = app.ledger.ledger_usage(sql, "r1", date(2026, 3, 1), date(2026, 3, 31), covers_through)
+        covers_through = invoicing.get(UUID(inv.invoice_id))[0].covers_through
+        rows, = invoicing.ledger.covered_usages([("r1", date(2026, 3, 1), date(2026, 3, 31), covers_through)])
         assert compute_totals(rows, "EUR", "0.19").subtotal == inv.subtotal
     assert len(invoices) == 5 and sum(r.accepted for r in sent) > 0
 

@@ -10,26 +10,34 @@ from projections import tracking
 from projections.invoice_list import InvoiceList
 from projections.invoice_search import invoice_search
 from projections.runner import ProjectionRunner
-from service.application import BillingApplication
 from service.audit.verify import verify
+from service.bootstrap import build_use_cases
 from service.config import parse_database_url
+from service.event_store import EventStore
+
+
+def open_store(database_url) -> EventStore:
+    """The event store with its use cases (`store.uc`), without a server or a runner of its own."""
+    store = EventStore(parse_database_url(database_url))
+    store.uc = build_use_cases(store, runner=None, ingest_writer=None)
+    return store
 
 
 @pytest.fixture
 def app(database_url):
-    application = BillingApplication(parse_database_url(database_url))
+    store = open_store(database_url)
     for rid in ("r1", "r2"):
-        application.upsert_reseller(ResellerTerms.parse(reseller_id=rid, name=f"Reseller {rid}", currency="EUR",
-                                                        time_zone="UTC", tax_rate="0.19"))
-    yield application
-    application.close()
+        store.uc.resellers.upsert(ResellerTerms.parse(reseller_id=rid, name=f"Reseller {rid}", currency="EUR",
+                                                      time_zone="UTC", tax_rate="0.19"))
+    yield store
+    store.close()
 
 
 def issue(app, months) -> list:
     ids = []
     for m in months:
         for rid in ("r1", "r2"):
-            invoice, _ = app.create_invoice(rid, Period.of(date(2026, m, 1), date(2026, m, 28)))
+            invoice, _ = app.uc.invoicing.create(rid, Period.of(date(2026, m, 1), date(2026, m, 28)))
             ids.append(invoice.id)
     return ids
 
@@ -58,7 +66,7 @@ class Crashing(InvoiceList):
 
 
 def assert_equals_replay(app):
-    report = verify(app)
+    report = verify(app, app.uc.invoicing.ledger, app.uc.invoicing.index)
     assert report.problems == [] and report.invoices > 0
     assert not report.notes, report.notes  # caught up to the head
 
@@ -77,7 +85,7 @@ def test_a_restarted_runner_resumes_after_the_last_committed_batch(app, database
     first = ProjectionRunner(app, batch_size=3).start()
     first.stop()  # may have applied everything, part, or nothing: all are fine
     issue(app, range(4, 7))
-    reopened = BillingApplication(parse_database_url(database_url))
+    reopened = open_store(database_url)
     try:
         second = ProjectionRunner(reopened, batch_size=5)
         from projections import tracking

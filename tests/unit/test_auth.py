@@ -3,7 +3,8 @@ import pytest
 
 from billing.v1 import audit_pb2, invoice_pb2, numbering_pb2, reseller_pb2, template_pb2, usage_pb2
 from service.config import ConfigError
-from service.grpc.auth import SWITCH, TokenStore, bearer_token, classify, may_call, parse_tokens
+from service.grpc.auth import SWITCH, TokenStore, bearer_token, classify, may_call
+from service.tokens import parse_tokens
 
 ADMIN, AUDITOR, SWITCH_TOKEN = "a" * 32, "b" * 32, "c" * 32
 

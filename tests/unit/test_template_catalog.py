@@ -1,9 +1,10 @@
-"""The template catalogue and seller aggregates (domain/templates.py), without storage."""
+"""The template catalogue and seller aggregates (domain/template_catalog.py, domain/seller.py), without storage."""
 import pytest
 
 from domain.errors import InvalidArgument, NotFound
-from domain.templates import (CATALOG_ID, SellerDetails, Seller, TemplateCatalog, TemplateVersion,
-                              check_template_name, template_version_uuid)
+from domain.seller import Seller, SellerDetails
+from domain.template_catalog import (CATALOG_ID, TemplateCatalog, TemplateVersion, check_template_name,
+                                     template_version_uuid)
 
 
 def test_versions_count_from_one_and_the_built_in_stays_default_until_changed():
@@ -51,3 +52,10 @@ def test_seller_details_are_validated_and_unchanged_details_record_nothing():
         with pytest.raises(InvalidArgument) as error:
             SellerDetails.parse(**kwargs)
         assert error.value.field == field
+
+
+def test_first_release_topics_resolve_to_the_moved_classes():
+    from eventsourcing.utils import resolve_topic
+    assert resolve_topic("domain.templates:TemplateCatalog.VersionAdded") is TemplateCatalog.VersionAdded
+    assert resolve_topic("domain.templates:TemplateVersion.Uploaded") is TemplateVersion.Uploaded
+    assert resolve_topic("domain.templates:Seller.Updated") is Seller.Updated

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import TemplateSyntaxError
-from domain.template import (
+from domain.template_language import (
     MAX_TEMPLATE_BYTES, PLACEHOLDERS, Field, Heading, LineBreak, LinesTable, Logo, PageBreak,
     Paragraph, Text, TotalsTable, parse_template,
 )

@@ -1,38 +1,51 @@
-"""AuditService: every stored event in order, optionally following new ones live (SPEC §8)."""
+"""AuditService: the event stream, the latest events and store verification (SPEC §8, §11)."""
 import threading
 
 from billing.v1 import audit_pb2, audit_pb2_grpc
-from service.audit.payload import payload_json
+from domain.errors import InvalidArgument
+from service.grpc import paging
+from service.grpc.converters import event_to_proto, page_size
 from service.grpc.errors import mapped
+from service.usecases.event_feed import EventFeed
+from service.usecases.store_audit import StoreAudit
 
-PAGE = 500  # events read per query: memory stays bounded however slow the client reads
-IDLE_CHECK = 1.0  # seconds between liveness checks while following an idle log
+PROGRESS_EVERY = 2000  # events between two VerifyProgress messages
 
 
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, feed: EventFeed, audit: StoreAudit):
+        self.feed = feed
+        self.audit = audit
 
     @mapped
     def StreamEvents(self, request, context):
-        position = max(request.from_position, 1)
-        done = threading.Event()
-        context.add_callback(done.set)  # cancelled by the client, deadline, or server stop
-        while context.is_active() and not done.is_set():
-            notifications = self.app.recorder.select_notifications(position, PAGE)
-            for n in notifications:
-                yield self.to_event(n)
-            if notifications:
-                position = notifications[-1].id + 1
-            elif not request.follow or self.app.projections.closing:
-                return
-            else:  # the runner applies every event: when it passed `position`, there is news
-                self.app.projections.wait_for_news(position, IDLE_CHECK)
+        stopped = threading.Event()
+        context.add_callback(stopped.set)  # cancelled by the client, deadline, or server stop
+        for record in self.feed.stream(request.from_position, request.follow, context.is_active, stopped):
+            yield event_to_proto(record)
 
-    def to_event(self, notification) -> audit_pb2.Event:
-        event = self.app.mapper.to_domain_event(notification)
-        message = audit_pb2.Event(position=notification.id, originator_id=str(notification.originator_id),
-                                  originator_version=notification.originator_version, topic=notification.topic,
-                                  payload_json=payload_json(event))
-        message.timestamp.FromDatetime(event.timestamp)
-        return message
+    @mapped
+    def ListEvents(self, request, context):
+        cursor = paging.decode(request.page_token, ("before",)) or {"before": request.before_position}
+        before = cursor["before"]
+        if not isinstance(before, int) or before < 0:
+            raise InvalidArgument("page_token", "not a token this server issued")
+        records = self.feed.latest(before, page_size(request.page_size))
+        more = bool(records) and records[-1].position > 1
+        token = paging.encode({"before": records[-1].position}) if more else ""
+        return audit_pb2.ListEventsResponse(events=[event_to_proto(r) for r in records], next_page_token=token)
+
+    @mapped
+    def VerifyStore(self, request, context):
+        steps, last = self.audit.verify(), -PROGRESS_EVERY
+        while True:
+            try:
+                checked, total = next(steps)
+            except StopIteration as done:
+                report = done.value
+                yield audit_pb2.VerifyProgress(events_checked=report.events, events_total=report.events, done=True,
+                                               ok=report.clean, problems=report.problems)
+                return
+            if checked - last >= PROGRESS_EVERY:
+                last = checked
+                yield audit_pb2.VerifyProgress(events_checked=checked, events_total=total)

@@ -5,11 +5,14 @@ from service.grpc import paging
 from service.grpc.converters import page_size
 from service.grpc.errors import mapped
 from service.grpc.template_converters import pdf_to_proto, seller_from_proto, seller_to_proto, template_to_proto
+from service.usecases.rendering import Rendering
+from service.usecases.templates import Templates
 
 
 class TemplateServicer(template_pb2_grpc.TemplateServiceServicer):
-    def __init__(self, templates):
+    def __init__(self, templates: Templates, rendering: Rendering):
         self.templates = templates
+        self.rendering = rendering
 
     @mapped
     def UploadTemplate(self, request, context):
@@ -23,7 +26,7 @@ class TemplateServicer(template_pb2_grpc.TemplateServiceServicer):
     @mapped
     def ListTemplates(self, request, context):
         size = page_size(request.page_size)
-        views, more = self.templates.list(_after(request.page_token), size)
+        views, more = self.templates.page(_after(request.page_token), size)
         token = paging.encode({"after": views[-1].version}) if more else ""
         return template_pb2.ListTemplatesResponse(templates=[template_to_proto(v) for v in views],
                                                   next_page_token=token)
@@ -38,8 +41,8 @@ class TemplateServicer(template_pb2_grpc.TemplateServiceServicer):
         if which is None:
             raise InvalidArgument("template", "set source (unsaved text) or version (a stored version)")
         if which == "source":
-            return pdf_to_proto(self.templates.preview_source(request.source))
-        return pdf_to_proto(self.templates.preview_version(request.version))
+            return pdf_to_proto(self.rendering.preview_source(request.source))
+        return pdf_to_proto(self.rendering.preview_version(request.version))
 
     @mapped
     def GetSeller(self, request, context):

@@ -1,22 +1,16 @@
 """UsageService: the client-streaming ingest and the usage summary."""
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
-
 from billing.v1 import usage_pb2, usage_pb2_grpc
-from domain.money import format_money, from_units_nanos
-from service.grpc.converters import period_from_proto, period_to_proto
+from domain.calls import BatchResult
+from service.grpc.converters import calls_from_proto, period_from_proto, period_to_proto, usage_totals_to_proto
 from service.grpc.errors import mapped
-from service.persistence.ledger import BatchResult
+from service.usecases.ingest import Ingest
 
 MAX_BATCH = 10_000
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
-    def __init__(self, app):
-        self.app = app
-        # Storing threads; each stream keeps at most one batch in flight, so a stream's batches
-        # are still stored in order.
-        self.writer = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ingest")
+    def __init__(self, ingest: Ingest):
+        self.ingest = ingest
 
     @mapped
     def RecordCalls(self, request_iterator, context):
@@ -30,9 +24,10 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
                 total.rejected.extend((sent + i, c.call_id[:128], f"batch holds {n} calls; at most {MAX_BATCH}")
                                       for i, c in enumerate(batch.calls))
             else:
+                calls = calls_from_proto(batch.calls)
                 if pending is not None:  # the previous batch is stored before this one starts
                     total.add(pending.result())  # (a failed batch fails the stream)
-                pending = self.writer.submit(self.app.ledger.record, batch.calls, sent)
+                pending = self.ingest.submit(calls, sent)
             sent += n
         if pending is not None:
             total.add(pending.result())
@@ -43,15 +38,9 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     @mapped
     def GetUsageSummary(self, request, context):
         period = period_from_proto(request)
-        reseller = self.app.get_reseller(request.reseller_id)
-        currency = reseller.terms.currency
-        groups = defaultdict(lambda: {s: [0, 0, 0, 0] for s in ("billed", "unbilled", "late")})
-        for state, group, calls, seconds, units, nanos in self.app.usage_summary(request.reseller_id, period):
-            totals = groups[group][state]
-            totals[0] += calls; totals[1] += seconds; totals[2] += units; totals[3] += nanos
+        currency, groups = self.ingest.usage_summary(request.reseller_id, period)
         return usage_pb2.UsageSummary(
             reseller_id=request.reseller_id, period=period_to_proto(period.as_dict()), currency=currency,
             groups=[usage_pb2.UsageGroup(destination_group=g, **{
-                s: usage_pb2.UsageTotals(calls=v[0], billed_seconds=v[1],
-                                         amount=format_money(from_units_nanos(v[2], v[3]), currency))
-                for s, v in states.items()}) for g, states in sorted(groups.items())])
+                state: usage_totals_to_proto(sums, currency) for state, sums in usage.states.items()})
+                for g, usage in groups.items()])

@@ -1,4 +1,4 @@
-"""The template catalogue (gap-free versions, the default) and the operator's own details (SPEC §7).
+"""The template catalogue: gap-free template versions and the default (SPEC §7).
 
 Design. Each upload writes two aggregates in ONE atomic save:
 
@@ -12,22 +12,21 @@ Design. Each upload writes two aggregates in ONE atomic save:
   second guard against two versions with one number.
 
 Version 0 is the built-in template; it is never stored and is the default until
-another version is made default. `Seller` holds the operator's own details.
+another version is made default.
 """
 import base64
-from dataclasses import asdict, dataclass
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
-from domain.text import check_party, check_text
+from domain.text import check_text
 from domain.errors import NotFound
 from domain.reseller import NAMESPACE
 
 BUILTIN_VERSION = 0
 BUILTIN_NAME = "Built-in"
 MAX_NAME = 256
-MAX_BANK_DETAILS = 1000
 
 
 def template_version_uuid(version: int) -> UUID:
@@ -108,54 +107,10 @@ def check_template_name(name: str) -> str:
     return check_text("name", name, MAX_NAME, required=True)
 
 
-@dataclass(frozen=True)
-class SellerDetails:
-    """The operator's own details as printed on invoices; validated by `parse`."""
-
-    name: str = ""
-    address_lines: tuple[str, ...] = ()
-    tax_id: str = ""
-    email: str = ""
-    bank_details: str = ""
-
-    @classmethod
-    def parse(cls, *, name: str, address_lines=(), tax_id: str = "", email: str = "",
-              bank_details: str = "") -> "SellerDetails":
-        check_party(name, address_lines, tax_id, email)
-        bank_details = check_text("bank_details", bank_details.replace("\r\n", "\n"), MAX_BANK_DETAILS,
-                                  multiline=True)
-        return cls(name, tuple(address_lines), tax_id, email, bank_details)
-
-    def as_dict(self) -> dict:
-        return {**asdict(self), "address_lines": list(self.address_lines)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "SellerDetails":
-        return cls(**{**d, "address_lines": tuple(d.get("address_lines", ()))})
-
-
-class Seller(Aggregate):
-    """The operator (one, fixed id); each change is an `Updated` event with all the details."""
-
-    @staticmethod
-    def create_id() -> UUID:
-        return SELLER_ID
-
-    @event("Created")
-    def __init__(self):
-        self.details = SellerDetails()
-
-    @event("Updated")
-    def _update(self, name: str, address_lines: list, tax_id: str, email: str, bank_details: str) -> None:
-        self.details = SellerDetails(name, tuple(address_lines), tax_id, email, bank_details)
-
-    def update(self, details: SellerDetails) -> bool:
-        """Record `details`; False (and no event) when nothing changed."""
-        if details == self.details:
-            return False
-        self._update(**details.as_dict())
-        return True
-
-
 CATALOG_ID = uuid5(NAMESPACE, "template-catalog")
-SELLER_ID = uuid5(NAMESPACE, "seller")
+
+
+# Stored events keep the topics they were written with: the first release stored these
+# classes in `domain.templates` (SPEC Part II: topics never change).
+register_topic("domain.templates:TemplateCatalog", TemplateCatalog)
+register_topic("domain.templates:TemplateVersion", TemplateVersion)

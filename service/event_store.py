@@ -1,0 +1,59 @@
+"""The event store: the eventsourcing Application that loads aggregates and saves them atomically.
+
+Use cases load → act → `save(*aggregates, side_writes=...)`; the side writes (index rows beside
+the events) run in the events' transaction (service/persistence/recorders.py). Every save
+reports its position to the `on_saved` listeners (the projection runner wakes on it).
+"""
+from typing import Any, Callable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+# Imported for their side effect too: they register the first release's event topics.
+from domain import invoice, numbering, reseller, seller, template_catalog  # noqa: F401
+from domain.errors import NotFound
+from service.config import Database
+from service.persistence.backend import Backend, schema_lock
+from service.persistence.environment import library_env, postgres_dsn
+from service.persistence.event_log import EventLog
+from service.persistence.positions import EventPositions
+
+
+class EventStore(Application):
+    name = "Billing"
+    snapshotting_intervals = {numbering.Numbering: 50, invoice.InvoiceBook: 50}
+
+    def __init__(self, database: Database):
+        with schema_lock(postgres_dsn(database)):
+            super().__init__(env=library_env(database))
+        self.backend = Backend(self.recorder.datastore, postgres=database.kind == "postgres")
+        self.positions = EventPositions(self.backend, self.recorder.events_table_name)
+        self.event_log = EventLog(self.recorder, self.backend)
+        self.on_saved: list[Callable[[int], None]] = []
+
+    def save_all(self, *aggregates: Any, side_writes: tuple = ()) -> int:
+        """Save atomically with the side writes; returns the position of the last event written
+        (or, when nothing changed, of the first aggregate's latest event)."""
+        recordings = self.save(*aggregates, side_writes=side_writes)
+        position = recordings[-1].notification.id if recordings else self.positions.of(aggregates[0].id)
+        for listener in self.on_saved:
+            listener(position)
+        return position
+
+    def load(self, aggregate_id: UUID, what: str, version: int | None = None) -> Any:
+        try:
+            return self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} not found") from None
+
+    def load_or_none(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def events_of(self, aggregate_id: UUID) -> list:
+        return list(self.events.get(aggregate_id))
+
+    def decode(self, notification) -> Any:
+        return self.mapper.to_domain_event(notification)

@@ -1,0 +1,53 @@
+"""Read queries on the call ledger and its rollups: what invoices, summaries and audit read."""
+from datetime import date
+from typing import NamedTuple
+
+from domain.invoice import UsageRow
+from service.persistence.backend import Sql
+
+
+class RollupRow(NamedTuple):
+    local_day: int
+    destination_group: str
+    late_for: str  # "" or the invoice that already covered the day when the calls arrived
+    calls: int
+    billed_seconds: int
+    amount_units: int
+    amount_nanos: int
+
+
+def _usage(rows) -> list[UsageRow]:
+    return [UsageRow(g, int(c), int(s), int(u), int(n)) for g, c, s, u, n in rows]
+
+
+def period_usage(sql: Sql, reseller_id: str, start: date, end: date) -> list[UsageRow]:
+    """Summed stored calls of the period per destination group (an invoice's raw lines)."""
+    sql.execute("SELECT destination_group, SUM(calls), SUM(billed_seconds), SUM(amount_units), "
+                "SUM(amount_nanos) FROM billing_call_rollups WHERE reseller_id = ? AND local_day "
+                "BETWEEN ? AND ? GROUP BY destination_group", (reseller_id, start.toordinal(), end.toordinal()))
+    return _usage(sql.fetchall())
+
+
+def rollups(sql: Sql, reseller_id: str, start: date, end: date) -> list[RollupRow]:
+    """The period's rollup rows, one per (day, group, late_for)."""
+    sql.execute("SELECT local_day, destination_group, late_for, calls, billed_seconds, amount_units, "
+                "amount_nanos FROM billing_call_rollups WHERE reseller_id = ? AND local_day "
+                "BETWEEN ? AND ?", (reseller_id, start.toordinal(), end.toordinal()))
+    return [RollupRow(int(d), g, lf, int(c), int(s), int(u), int(n)) for d, g, lf, c, s, u, n in sql.fetchall()]
+
+
+def covered_usage(sql: Sql, reseller_id: str, start: date, end: date, covers_through: int) -> list[UsageRow]:
+    """The calls an invoice covered, summed from the raw call rows (audit): those of its period
+    stored no later than its batch watermark."""
+    sql.execute("SELECT destination_group, COUNT(*), SUM(billed_seconds), SUM(amount_units), "
+                "SUM(amount_nanos) FROM billing_calls WHERE reseller_id = ? AND local_day "
+                "BETWEEN ? AND ? AND batch_seq <= ? GROUP BY destination_group",
+                (reseller_id, start.toordinal(), end.toordinal(), covers_through))
+    return _usage(sql.fetchall())
+
+
+def batch_seq(sql: Sql, reseller_id: str) -> int:
+    """The reseller's call-batch watermark: how many batches were stored for it so far."""
+    sql.execute("SELECT batch_seq FROM billing_resellers WHERE reseller_id = ?", (reseller_id,))
+    rows = sql.fetchall()
+    return int(rows[0][0]) if rows else 0

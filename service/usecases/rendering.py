@@ -1,0 +1,128 @@
+"""PDFs (SPEC §5, §7): invoices with their pinned template version and seller, and previews.
+
+Rendering runs in worker processes (service/render/pool.py); the pool is built by the
+composition root's factory on the first render and stopped by `close()`. Rendered PDFs are
+deterministic, so they are cached by (document, template version, status, renderer version).
+"""
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timezone
+from typing import Callable
+from uuid import UUID
+
+from domain.invoice import Invoice
+from domain.seller import SellerDetails
+from domain.template_catalog import BUILTIN_VERSION
+from domain.template_language import parse_template
+from service.event_store import EventStore
+from service.render.job import RENDERER_VERSION, RenderFailed, RenderJob
+from service.usecases.templates import Templates
+
+PREVIEW_DATE = "2000-01-01T00:00:00Z"  # previews carry no wall-clock date either
+CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    content: bytes
+    sha256: str
+    template_version: int
+
+
+class Rendering:
+    def __init__(self, store: EventStore, templates: Templates, pool_factory: Callable[[], object],
+                 cache_size: int = CACHE_SIZE):
+        self.store = store
+        self.templates = templates
+        self._pool_factory = pool_factory
+        self._pool = None
+        self._closed = False
+        self._pool_lock = threading.Lock()
+        self._cache: OrderedDict[tuple, RenderedPdf] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    def preview_source(self, source: str) -> RenderedPdf:
+        """Every placeholder shown literally; a bad source is INVALID_ARGUMENT (line, column)."""
+        parse_template(source)
+        digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+        return self._render(None, lambda: RenderJob(source, None, None, PREVIEW_DATE, f"preview:{digest}"),
+                            BUILTIN_VERSION)
+
+    def preview_version(self, version: int) -> RenderedPdf:
+        self.templates.require(version)
+
+        def job():
+            source, logo = self.templates.source_and_logo(version)
+            return RenderJob(source, logo, None, PREVIEW_DATE, f"preview:{version}")
+        return self._render(("preview", version, RENDERER_VERSION), job, version)
+
+    def render_invoice(self, invoice_id: UUID) -> RenderedPdf:
+        """The invoice with its pinned template version and the seller stored before it."""
+        invoice = self.store.load(invoice_id, f"invoice {invoice_id}")
+        version = invoice.template_version
+        issued = invoice.issued_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        def job():
+            source, logo = self.templates.source_and_logo(version)
+            data = invoice_data(invoice, self.templates.seller_before(invoice_id))
+            return RenderJob(source, logo, data, issued, f"{invoice_id}:{version}")
+        # The status is part of the key: {{ invoice.status }} reads VOID once voided.
+        return self._render((str(invoice_id), version, invoice.status, RENDERER_VERSION), job, version)
+
+    def close(self) -> None:
+        """Stop the render workers (idempotent); later renders fail with RenderFailed."""
+        with self._pool_lock:
+            self._closed, pool, self._pool = True, self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def _render(self, key: tuple | None, make_job, version: int) -> RenderedPdf:
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        try:
+            content = self._render_pool().render(make_job())
+        except RenderFailed as error:
+            raise RenderFailed(f"PDF rendering failed: {error}") from None
+        pdf = RenderedPdf(content, hashlib.sha256(content).hexdigest(), version)
+        if key is not None:
+            with self._cache_lock:
+                self._cache[key] = pdf
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return pdf
+
+    def _cached(self, key: tuple | None) -> RenderedPdf | None:
+        if key is None:
+            return None
+        with self._cache_lock:
+            pdf = self._cache.get(key)
+            if pdf is not None:
+                self._cache.move_to_end(key)
+            return pdf
+
+    def _render_pool(self):
+        with self._pool_lock:
+            if self._closed:
+                raise RenderFailed("the server is stopping; no renders are accepted")
+            if self._pool is None:
+                self._pool = self._pool_factory()
+            return self._pool
+
+
+def invoice_data(invoice: Invoice, seller: SellerDetails) -> dict:
+    """The renderer's data dict: only primitives from the stored invoice and the pinned seller."""
+    bill_to = invoice.bill_to
+    return {
+        "invoice": {"number": invoice.number, "issue_date": invoice.issue_date,
+                    "period_start": invoice.period["start"], "period_end": invoice.period["end"],
+                    "currency": invoice.currency, "subtotal": invoice.subtotal, "tax_rate": invoice.tax_rate,
+                    "tax": invoice.tax, "total": invoice.total, "status": invoice.status},
+        "bill_to": {"name": bill_to.get("name", ""), "address_lines": list(bill_to.get("address_lines", ())),
+                    "tax_id": bill_to.get("tax_id", ""), "email": bill_to.get("email", "")},
+        "seller": seller.as_dict(),
+        "lines": [dict(line) for line in invoice.lines],
+    }
