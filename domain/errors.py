@@ -32,7 +32,12 @@ class NotFound(BillingError):
 
 
 class FailedPrecondition(BillingError):
-    """The request is well-formed but the current state forbids it."""
+    """The request is well-formed but the current state forbids it. `violations` lists
+    (subject, description) pairs when several stored fields are missing (google.rpc.PreconditionFailure)."""
+
+    def __init__(self, message: str, violations: tuple[tuple[str, str], ...] = ()):
+        super().__init__(message)
+        self.violations = tuple(violations)
 
 
 class AlreadyExists(BillingError):

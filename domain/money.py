@@ -48,3 +48,16 @@ def parse_decimal(field: str, text: str) -> Decimal:
     if not re.fullmatch(r"-?[0-9]{1,18}(\.[0-9]{1,18})?", text or ""):
         raise InvalidArgument(field, f"not a decimal number: {text[:40]!r}")
     return Decimal(text)
+
+
+def parse_amount(field: str, text: str, currency: str) -> Decimal:
+    """A positive amount with at most the currency's minor digits ("12.50" EUR, "1200" JPY)."""
+    digits = minor_unit(currency)
+    pattern = r"[0-9]{1,15}" + (rf"(\.[0-9]{{1,{digits}}})?" if digits else "")
+    if not re.fullmatch(pattern, text or ""):
+        raise InvalidArgument(field, f"want a decimal amount > 0 with at most {digits} decimals for {currency}, "
+                                     f"got {(text or '')[:40]!r}")
+    amount = Decimal(text)
+    if amount <= 0:
+        raise InvalidArgument(field, "must be greater than 0")
+    return amount

@@ -22,7 +22,7 @@ from eventsourcing.utils import register_topic
 
 from domain.text import check_text
 from domain.errors import NotFound
-from domain.reseller import NAMESPACE
+from domain.ids import NAMESPACE
 
 BUILTIN_VERSION = 0
 BUILTIN_NAME = "Built-in"

@@ -8,16 +8,20 @@ shorter ones with LIKE; PostgreSQL uses LIKE on a pg_trgm GIN index for every wo
 from dataclasses import dataclass
 from datetime import date
 
+from projections.invoice_list import Receivable, owes, receivable_conditions
 from projections.model import DocumentTable
 from projections.text import haystack, like_pattern, query_words
 
 DDL = """CREATE TABLE IF NOT EXISTS {t} (
     invoice_id TEXT PRIMARY KEY,
-    sequence BIGINT NOT NULL,
+    ordinal BIGINT NOT NULL,
     reseller_id TEXT NOT NULL,
     status TEXT NOT NULL,
     issue_date TEXT NOT NULL,
     haystack TEXT NOT NULL,
+    payment_status TEXT NOT NULL,
+    due_date TEXT NOT NULL,
+    owes INTEGER NOT NULL,
     position BIGINT NOT NULL,
     doc TEXT NOT NULL)"""
 TRIGRAM = 3  # the shortest word a trigram index can answer
@@ -27,9 +31,10 @@ TRIGRAM = 3  # the shortest word a trigram index can answer
 class SearchFilter:
     query: str = ""
     reseller_id: str = ""
-    status: str = ""  # "", "ISSUED" or "VOID"
+    status: str = ""  # "" = any, or an InvoiceStatus word
     issued_from: date | None = None
     issued_to: date | None = None
+    receivable: Receivable = Receivable()
 
 
 def searchable_text(doc: dict) -> str:
@@ -40,17 +45,18 @@ def searchable_text(doc: dict) -> str:
 
 class InvoiceSearch(DocumentTable):
     name = "invoice_search"
+    shape = "2"  # 2: ordinal order, receivable filters, folding of Ł/Ø/Æ… (Part II)
     ddl = DDL
-    columns = ("invoice_id", "sequence", "reseller_id", "status", "issue_date", "haystack", "position", "doc")
-
+    columns = ("invoice_id", "ordinal", "reseller_id", "status", "issue_date", "haystack", "payment_status",
+               "due_date", "owes", "position", "doc")
 
     def row(self, doc: dict, position: int) -> tuple:
-        return (doc["invoice_id"], doc["sequence"], doc["reseller_id"], doc["status"], doc["issue_date"],
-                searchable_text(doc), position, doc)
+        return (doc["invoice_id"], doc["ordinal"], doc["reseller_id"], doc["status"], doc["issue_date"],
+                searchable_text(doc), doc["payment_status"], doc["due_date"], owes(doc), position, doc)
 
     def search(self, sql, generation: int, f: SearchFilter, before: int, limit: int) -> list[tuple[dict, int]]:
-        """Matching invoices newest first (by number sequence) below `before`: [(doc, position)]."""
-        where, params = ["sequence < ?"], [before]
+        """Matching invoices newest first (by ordinal) below `before`: [(doc, position)]."""
+        where, params = ["ordinal < ?"], [before]
         for column, value in (("reseller_id", f.reseller_id), ("status", f.status)):
             if value:
                 where.append(f"{column} = ?")
@@ -61,9 +67,10 @@ class InvoiceSearch(DocumentTable):
         if f.issued_to:
             where.append("issue_date <= ?")
             params.append(f.issued_to.isoformat())
+        receivable_conditions(f.receivable, where, params)
         self.match(generation, query_words(f.query), where, params)
         rows = sql.execute(f"SELECT doc, position FROM {self.table(generation)} WHERE {' AND '.join(where)} "
-                           "ORDER BY sequence DESC LIMIT ?", (*params, limit)).fetchall()
+                           "ORDER BY ordinal DESC LIMIT ?", (*params, limit)).fetchall()
         return [(self.parse(d), int(p)) for d, p in rows]
 
     def match(self, generation: int, words: list[str], where: list[str], params: list) -> None:
@@ -97,12 +104,12 @@ class SQLiteInvoiceSearch(InvoiceSearch):
         super().insert(sql, generation, rows)
         if rows:
             sql.executemany(f"INSERT INTO {self.fts(generation)} (rowid, haystack) VALUES (?, ?)",
-                            [(r[1], r[5]) for r in rows])
+                            [(r[1], r[5]) for r in rows])  # rowid = ordinal
 
     def match(self, generation: int, words: list[str], where: list[str], params: list) -> None:
         long = [w for w in words if len(w) >= TRIGRAM]
         if long:  # each word a quoted FTS5 string: quotes, operators and NEAR( are plain text
-            where.append(f"sequence IN (SELECT rowid FROM {self.fts(generation)} WHERE {self.fts(generation)} MATCH ?)")
+            where.append(f"ordinal IN (SELECT rowid FROM {self.fts(generation)} WHERE {self.fts(generation)} MATCH ?)")
             params.append(" ".join('"' + w.replace('"', '""') + '"' for w in long))
         super().match(generation, [w for w in words if len(w) < TRIGRAM], where, params)
 

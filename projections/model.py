@@ -1,15 +1,18 @@
 """What the runner, the rebuild and `audit verify` need from a read model, plus shared helpers.
 
 A read model keeps one table set per *generation*: the tracking row names the live one,
-a rebuild fills the next generation and swaps the tracking row in one transaction.
+a rebuild fills the next generation and swaps the tracking row in one transaction. `shape`
+names the version of a model's tables and documents: a server that finds a different shape
+recorded rebuilds before it serves (projections/tracking.py).
 """
 from typing import Protocol
 
-from projections.documents import Change, dumps, loads, voided
+from projections.documents import Change, dumps, loads
 
 
 class ReadModel(Protocol):
     name: str
+    shape: str
 
     def tables(self, generation: int) -> list[str]:
         """The tables of one generation, dropped in this order."""
@@ -21,18 +24,25 @@ class ReadModel(Protocol):
         """Apply changes in order (called inside the transaction that also moves the tracking row)."""
 
     def dump(self, sql, generation: int) -> dict[str, tuple]:
-        """Every stored row by invoice id, shaped like `row()` (for audit verify)."""
+        """Every stored row by document id, shaped like `row()` (for audit verify)."""
 
     def row(self, doc: dict, position: int) -> tuple:
-        """The stored row of a document (invoice_id first)."""
+        """The stored row of a document (its id first, the document last)."""
 
 
 class DocumentTable:
-    """Shared apply/dump for a table holding `row(doc, position)` per invoice with the doc as JSON."""
+    """Shared apply/dump for a table holding `row(doc, position)` per document, the doc as JSON.
+
+    `inserts` are the change kinds that add a row, `updates` the ones that replace a row's
+    document (keeping its ordinal)."""
 
     name = ""
+    shape = "1"
     ddl = ""  # CREATE TABLE with a {t} for the table name
-    columns: tuple[str, ...] = ()  # the row's columns, invoice_id first, doc last
+    columns: tuple[str, ...] = ()  # the row's columns, the document id first, the doc last
+    inserts: frozenset[str] = frozenset({"invoice"})
+    updates: frozenset[str] = frozenset({"invoice_update"})
+    index_columns: tuple[str, ...] = ("reseller_id",)  # each gets an index (column, ordinal)
 
     def tables(self, generation: int) -> list[str]:
         return [self.table(generation)]
@@ -41,8 +51,9 @@ class DocumentTable:
         """The table plus the indexes every read of it orders or filters by."""
         t = self.table(generation)
         sql.execute(self.ddl.format(t=t))
-        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_seq ON {t} (sequence)")
-        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_reseller ON {t} (reseller_id, sequence)")
+        sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_ord ON {t} (ordinal)")
+        for column in self.index_columns:
+            sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} ({column}, ordinal)")
 
     def table(self, generation: int) -> str:
         return f"proj_{self.name}_{generation}"
@@ -50,12 +61,12 @@ class DocumentTable:
     def apply(self, sql, generation: int, changes: list[Change]) -> None:
         pending: list[tuple] = []
         for change in changes:
-            if change.kind == "issued":
+            if change.kind in self.inserts:
                 pending.append(self.stored(self.row(change.doc, change.position), change.text or None))
-                continue
-            self.insert(sql, generation, pending)
-            pending = []
-            self.void(sql, generation, change)
+            elif change.kind in self.updates:
+                self.insert(sql, generation, pending)
+                pending = []
+                self.update(sql, generation, change)
         self.insert(sql, generation, pending)
 
     def insert(self, sql, generation: int, rows: list[tuple]) -> None:
@@ -64,14 +75,15 @@ class DocumentTable:
             marks = ",".join("?" * len(self.columns))
             sql.executemany(f"INSERT INTO {self.table(generation)} ({','.join(self.columns)}) VALUES ({marks})", rows)
 
-    def void(self, sql, generation: int, change: Change) -> None:
-        table = self.table(generation)
-        found = sql.execute(f"SELECT doc FROM {table} WHERE invoice_id = ?", (change.invoice_id,)).fetchall()
+    def update(self, sql, generation: int, change: Change) -> None:
+        table, key = self.table(generation), self.columns[0]
+        found = sql.execute(f"SELECT doc FROM {table} WHERE {key} = ?", (change.document_id,)).fetchall()
         if not found:
-            raise LookupError(f"{self.name}: voided invoice {change.invoice_id} has no row")
-        row = self.stored(self.row(voided(loads(found[0][0]), change.reason), change.position))
+            raise LookupError(f"{self.name}: changed document {change.document_id} has no row")
+        doc = {**change.doc, "ordinal": loads(found[0][0])["ordinal"]}
+        row = self.stored(self.row(doc, change.position))
         assigns = ", ".join(f"{c} = ?" for c in self.columns[1:])
-        sql.execute(f"UPDATE {table} SET {assigns} WHERE invoice_id = ?", (*row[1:], row[0]))
+        sql.execute(f"UPDATE {table} SET {assigns} WHERE {key} = ?", (*row[1:], row[0]))
 
     def dump(self, sql, generation: int) -> dict[str, tuple]:
         rows = sql.execute(f"SELECT {','.join(self.columns)} FROM {self.table(generation)}").fetchall()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from projections import tracking
-from projections.documents import TOPICS, to_change
+from projections.documents import TOPICS, to_changes
 from projections.model import ReadModel
 
 REBUILD_BATCH = 5000
@@ -44,7 +44,7 @@ def rebuild_steps(store, models: list[ReadModel] | None = None, batch_size: int 
     events change no read model)."""
     backend, started = store.backend, time.perf_counter()
     models = models or tracking.default_models(backend.postgres)
-    state = tracking.setup(backend, models)
+    state, _ = tracking.setup(backend, models)
     new = max(g for g, _ in state.values()) + 1
     with backend.transaction() as sql:
         for m in models:
@@ -58,11 +58,13 @@ def rebuild_steps(store, models: list[ReadModel] | None = None, batch_size: int 
         _, more = yield from _apply_until(store, models, new, position, final, batch_size, sql)
         for m in models:
             tracking.set_state(sql, m.name, new, final)
+        tracking.record_shapes(sql, models)
     yield final, final
     time.sleep(grace_seconds)  # in-flight reads of the old tables finish before they are dropped
     with backend.transaction() as sql:
         for m in models:
-            drop(sql, m, state[m.name][0])
+            if state[m.name][0] != new:
+                drop(sql, m, state[m.name][0])
     return RebuildResult(new, final, final, applied + more, time.perf_counter() - started)
 
 
@@ -74,7 +76,7 @@ def _apply_until(store, models, generation: int, position: int, stop: int, batch
         notifications = store.event_log.after(position + 1, batch_size, stop=stop, topics=TOPICS)
         if not notifications:
             break
-        changes = [to_change(n, store.mapper) for n in notifications]
+        changes = [c for n in notifications for c in to_changes(n, store)]
         if sql is not None:
             _apply(sql, models, generation, changes)
         else:

@@ -11,7 +11,8 @@ import threading
 from typing import Callable, TypeVar
 
 from projections import tracking
-from projections.documents import to_change
+from projections import rebuild
+from projections.documents import to_changes
 from projections.model import ReadModel
 
 log = logging.getLogger("billing.projections")
@@ -40,7 +41,14 @@ class ProjectionRunner:
 
     # ---- life cycle ------------------------------------------------------------------
     def start(self) -> "ProjectionRunner":
-        state = tracking.setup(self.backend, self.models)
+        state, stale = tracking.setup(self.backend, self.models)
+        if stale:  # tables of another shape (e.g. written by an older release): rebuild before serving
+            log.info("projections %s have a new shape; rebuilding them from the events before serving",
+                     ", ".join(stale))
+            result = rebuild.rebuild(self.store, self.models, grace_seconds=0)
+            log.info("projections rebuilt: generation %d, %d events in %.1f s", result.generation, result.events,
+                     result.seconds)
+            state, _ = tracking.setup(self.backend, self.models)
         self._publish(min(p for _, p in state.values()))
         self._spawn(self._follow, "projections")
         if self.backend.postgres:
@@ -130,7 +138,7 @@ class ProjectionRunner:
         if not notifications:
             self._publish(low)
             return False
-        changes = [c for c in (to_change(n, self.store.mapper) for n in notifications) if c]
+        changes = [c for n in notifications for c in to_changes(n, self.store)]
         last = notifications[-1].id
         with self.backend.transaction() as sql:
             if tracking.lock_state(sql, self.models) != state:

@@ -7,6 +7,11 @@ from functools import lru_cache
 FIELD_SEPARATOR = "\n"
 
 
+# Letters whose base letter is not a decomposition (NFKD leaves them whole): Łódź = lodz.
+_LETTERS = str.maketrans({"ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ø": "o", "Ø": "o", "ħ": "h", "Ħ": "h",
+                          "ı": "i", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "þ": "th", "Þ": "th"})
+
+
 def _strip_marks(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
@@ -20,7 +25,7 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=65536)  # names repeat across invoices: fold each once
 def _fold_unicode(text: str) -> str:
-    return _strip_marks(_strip_marks(text).casefold())
+    return _strip_marks(_strip_marks(text).casefold()).translate(_LETTERS)
 
 
 def query_words(query: str) -> list[str]:

@@ -17,15 +17,18 @@ from service.config import Settings
 from service.event_store import EventStore
 from service.grpc.edge import Edge
 from service.grpc.services import UseCases, build_grpc_server, serving
-from service.persistence.invoice_index import InvoiceIndex
+from service.persistence.document_index import DocumentIndex
 from service.persistence.ledger import Ledger
 from service.persistence.reseller_index import ResellerIndex
 from service.render.pool import RenderPool
+from service.usecases.credit_notes import CreditNotes
+from service.usecases.einvoicing import EInvoicing
 from service.usecases.event_feed import EventFeed
 from service.usecases.ingest import Ingest
 from service.usecases.invoice_queries import InvoiceQueries
 from service.usecases.invoicing import Invoicing
 from service.usecases.numbering import NumberingAdmin
+from service.usecases.payments import Payments
 from service.usecases.projection_admin import ProjectionAdmin
 from service.usecases.rendering import Rendering
 from service.usecases.resellers import Resellers
@@ -63,22 +66,29 @@ class System:
 
 def build_use_cases(store: EventStore, runner: ProjectionRunner, ingest_writer: ThreadPoolExecutor,
                     render_workers: int = RENDER_WORKERS) -> UseCases:
-    ledger, invoice_index = Ledger(store.backend), InvoiceIndex(store.backend)
-    resellers = Resellers(store, ResellerIndex(store.backend))
+    ledger, index = Ledger(store.backend), DocumentIndex(store.backend)
+    counter_lock = threading.Lock()  # documents and series changes of this process queue for the counters
+    numbering = NumberingAdmin(store, index, counter_lock)
+    resellers = Resellers(store, ResellerIndex(store.backend), numbering)
     templates = Templates(store)
-    counter_lock = threading.Lock()  # invoice creates and numbering changes share one counter
+    invoicing = Invoicing(store, ledger, index, resellers, numbering, store.backend.reseller_guard, counter_lock,
+                          templates.default_version)
+    rendering = Rendering(store, templates, lambda: RenderPool(max_workers=render_workers))
+    queries = InvoiceQueries(runner)
     return UseCases(
         resellers=resellers,
         ingest=Ingest(ledger, resellers, ingest_writer),
-        invoicing=Invoicing(store, ledger, invoice_index, resellers, store.backend.reseller_guard, counter_lock,
-                            templates.default_version),
-        numbering=NumberingAdmin(store, counter_lock),
+        invoicing=invoicing,
+        numbering=numbering,
         templates=templates,
-        rendering=Rendering(store, templates, lambda: RenderPool(max_workers=render_workers)),
-        queries=InvoiceQueries(runner),
+        rendering=rendering,
+        queries=queries,
         feed=EventFeed(store, runner),
         projection_admin=ProjectionAdmin(store, runner),
-        store_audit=StoreAudit(store, ledger, invoice_index),
+        store_audit=StoreAudit(store, ledger, index),
+        credit_notes=CreditNotes(store, invoicing, resellers, numbering, counter_lock, templates.default_version),
+        payments=Payments(store, invoicing, resellers, queries),
+        einvoicing=EInvoicing(templates, rendering),
     )
 
 

@@ -16,10 +16,11 @@ EXEMPT_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")  # no token n
 # The one access table. A method is a read when its name starts with one of READ_PREFIXES or its
 # service is a read-only service; a write when named in WRITES. tests/unit/test_auth.py checks
 # that every RPC of every billing.v1 service is exactly one of the two.
-READ_PREFIXES = ("Get", "List", "Search", "Calculate", "Render", "Preview")
+READ_PREFIXES = ("Get", "List", "Search", "Calculate", "Render", "Preview", "Export", "Verify")
 READ_SERVICES = frozenset({"billing.v1.AuditService"})
 WRITES = frozenset({"UpsertReseller", "RecordCalls", "CreateInvoice", "VoidInvoice", "UpdateNumbering",
-                    "UploadTemplate", "SetDefaultTemplate", "UpdateSeller", "RebuildProjections"})
+                    "UploadTemplate", "SetDefaultTemplate", "UpdateSeller", "RebuildProjections", "IssueCreditNote",
+                    "UpsertSeries", "RecordPayment", "RecordRefund"})
 SWITCH = frozenset({"/billing.v1.UsageService/RecordCalls", "/billing.v1.UsageService/GetUsageSummary",
                     "/billing.v1.ResellerService/GetReseller"})
 

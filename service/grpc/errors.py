@@ -41,6 +41,12 @@ def status_for(exc: errors.BillingError) -> status_pb2.Status:
         detail.Pack(error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=exc.field, description=exc.description)]))
         status.details.append(detail)
+    if isinstance(exc, errors.FailedPrecondition) and exc.violations:
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.PreconditionFailure(violations=[
+            error_details_pb2.PreconditionFailure.Violation(type="MISSING_DATA", subject=subject, description=text)
+            for subject, text in exc.violations]))
+        status.details.append(detail)
     return status
 
 

@@ -9,13 +9,20 @@ from billing.v1 import invoice_pb2
 from domain.errors import InvalidArgument
 from domain.invoice import InvoiceStatus
 from domain.text import MAX_ID, check_text
+from domain.receivables import PaymentStatus
+from projections.invoice_list import Receivable
 from projections.invoice_search import SearchFilter
 from service.grpc import paging
-from service.grpc.converters import date_from_proto, invoice_to_proto, page_size
+from service.grpc.converters import credit_note_to_proto, date_from_proto, invoice_to_proto, page_size
 from service.usecases.invoice_queries import MIN_POSITION_WAIT, InvoiceQueries
 
 STATUS_FILTER = {invoice_pb2.INVOICE_STATUS_UNSPECIFIED: "", invoice_pb2.INVOICE_STATUS_ISSUED: InvoiceStatus.ISSUED,
-                 invoice_pb2.INVOICE_STATUS_VOID: InvoiceStatus.VOID}
+                 invoice_pb2.INVOICE_STATUS_VOID: InvoiceStatus.VOID,
+                 invoice_pb2.INVOICE_STATUS_CREDITED: InvoiceStatus.CREDITED}
+PAYMENT_FILTER = {invoice_pb2.PAYMENT_STATUS_UNSPECIFIED: "", invoice_pb2.PAYMENT_STATUS_UNPAID: PaymentStatus.UNPAID,
+                  invoice_pb2.PAYMENT_STATUS_PARTIALLY_PAID: PaymentStatus.PARTIALLY_PAID,
+                  invoice_pb2.PAYMENT_STATUS_SETTLED: PaymentStatus.SETTLED,
+                  invoice_pb2.PAYMENT_STATUS_NONE: PaymentStatus.NONE}
 MAX_QUERY = 1000
 FIRST = {"before": 2**62}
 
@@ -41,24 +48,39 @@ def search_filter(request) -> SearchFilter:
     start = date_from_proto(request.issued_from, "issued_from") if request.HasField("issued_from") else None
     end = date_from_proto(request.issued_to, "issued_to") if request.HasField("issued_to") else None
     check_text("reseller_id", request.reseller_id, MAX_ID)
-    return SearchFilter(request.query, request.reseller_id, STATUS_FILTER[request.status], start, end)
+    return SearchFilter(request.query, request.reseller_id, STATUS_FILTER[request.status], start, end,
+                        receivable_filter(request))
 
 
-def page(request, fetch) -> tuple[list[invoice_pb2.Invoice], str]:
-    """One page newest first: `fetch(before, limit)` returns [(doc, position)]."""
+def receivable_filter(request) -> Receivable:
+    """payment_status and overdue_on of ListInvoices / SearchInvoices (SPEC §14)."""
+    if request.payment_status not in PAYMENT_FILTER:
+        raise InvalidArgument("payment_status", f"unknown payment status {request.payment_status}")
+    overdue = date_from_proto(request.overdue_on, "overdue_on") if request.HasField("overdue_on") else None
+    return Receivable(PAYMENT_FILTER[request.payment_status], overdue)
+
+
+def page(request, fetch, to_proto=None) -> tuple[list, str]:
+    """One page newest first: `fetch(before, limit)` returns [(doc, position)] (ordinal order)."""
+    to_proto = to_proto or doc_to_proto
     size = page_size(request.page_size)
     cursor = paging.decode(request.page_token, ("before",)) or FIRST
     if not isinstance(cursor["before"], int):
         raise InvalidArgument("page_token", "not a token this server issued")
     found = fetch(cursor["before"], size + 1)
     rows = found[:size]
-    token = paging.encode({"before": rows[-1][0]["sequence"]}) if len(found) > size else ""
-    return [doc_to_proto(doc, position) for doc, position in rows], token
+    token = paging.encode({"before": rows[-1][0]["ordinal"]}) if len(found) > size else ""
+    return [to_proto(doc, position) for doc, position in rows], token
+
+
+def check_reseller_id(reseller_id: str) -> None:
+    check_text("reseller_id", reseller_id, MAX_ID)
 
 
 def list_page(queries: InvoiceQueries, request) -> invoice_pb2.ListInvoicesResponse:
-    check_text("reseller_id", request.reseller_id, MAX_ID)
-    invoices, token = page(request, lambda before, limit: queries.page(request.reseller_id, before, limit))
+    check_reseller_id(request.reseller_id)
+    receivable = receivable_filter(request)
+    invoices, token = page(request, lambda before, limit: queries.page(request.reseller_id, before, limit, receivable))
     return invoice_pb2.ListInvoicesResponse(invoices=invoices, next_page_token=token)
 
 
@@ -71,3 +93,8 @@ def search_page(queries: InvoiceQueries, request) -> invoice_pb2.SearchInvoicesR
 def doc_to_proto(doc: dict, position: int) -> invoice_pb2.Invoice:
     view = SimpleNamespace(**{**doc, "id": doc["invoice_id"], "issued_at": datetime.fromisoformat(doc["issued_at"])})
     return invoice_to_proto(view, position)
+
+
+def note_doc_to_proto(doc: dict, position: int):
+    view = SimpleNamespace(**{**doc, "id": doc["credit_note_id"], "issued_at": datetime.fromisoformat(doc["issued_at"])})
+    return credit_note_to_proto(view, position)

@@ -8,7 +8,7 @@ from domain.invoice import UsageRow
 from domain.text import MAX_ID
 from service.persistence import ledger_queries as q
 from service.persistence.backend import Backend, Sql
-from service.persistence.invoice_index import ActivePeriod, active_periods
+from service.persistence.document_index import ActivePeriod, active_periods
 
 
 class CallRow(NamedTuple):

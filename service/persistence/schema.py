@@ -38,7 +38,8 @@ TABLES = [
         currency TEXT NOT NULL,
         time_zone TEXT NOT NULL,
         batch_seq BIGINT NOT NULL DEFAULT 0)""",
-    # Invoice keys kept in step with Invoice events: lookup by number, active periods.
+    # The first release's invoice index (number -> id, active periods). Read once below to fill
+    # billing_documents, which replaced it; never written any more.
     """CREATE TABLE IF NOT EXISTS billing_invoices (
         invoice_id TEXT PRIMARY KEY,
         reseller_id TEXT NOT NULL,
@@ -48,6 +49,28 @@ TABLES = [
         start_day INTEGER NOT NULL,
         end_day INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS billing_invoices_reseller ON billing_invoices (reseller_id, sequence)",
+    # Every document's number (unique across invoices and credit notes), series, status and
+    # period, kept in step with the documents' events.
+    """CREATE TABLE IF NOT EXISTS billing_documents (
+        document_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        reseller_id TEXT NOT NULL,
+        number TEXT NOT NULL UNIQUE,
+        series_id TEXT NOT NULL,
+        sequence BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        start_day INTEGER NOT NULL,
+        end_day INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS billing_documents_active ON billing_documents (reseller_id, kind, status)",
+    # Once, on a store written by the first release: its invoices (all of the built-in series).
+    """INSERT INTO billing_documents (document_id, kind, reseller_id, number, series_id, sequence, status,
+        start_day, end_day)
+        SELECT invoice_id, 'INVOICE', reseller_id, number, 'invoices', sequence, status, start_day, end_day
+        FROM billing_invoices WHERE NOT EXISTS (SELECT 1 FROM billing_documents)""",
+    # The numbering series created by UpsertSeries (the built-in ones are not listed here).
+    """CREATE TABLE IF NOT EXISTS billing_series (
+        series_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL)""",
 ]
 
 

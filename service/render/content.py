@@ -105,10 +105,11 @@ class _Values:
         currency = self._invoice("currency")
         rows = []
         for line in self.data.get("lines") or []:
+            credited = "calls" not in line  # a credit note's line: group and amount only
             rows.append((
                 str(line.get("destination_group", "")),
-                str(line.get("calls", "")),
-                minutes(line.get("billed_seconds", 0)),
+                "" if credited else str(line.get("calls", "")),
+                "" if credited else minutes(line.get("billed_seconds", 0)),
                 f"{line.get('amount', '')} {currency}".strip(),
             ))
         return tuple(rows)

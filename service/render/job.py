@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RENDERER_VERSION = "1"  # bump whenever the bytes produced for the same input change
+# The built-in template's revision that new documents pin (SPEC Part II): 1 = the first release's
+# (builtin_template.tpl, what documents issued before Part II render with), 2 = with the
+# document.* placeholders, due date, VAT note and bank fields (builtin_template_2.tpl).
+BUILTIN_REVISION = 2
 
 
 class RenderFailed(Exception):
@@ -24,6 +28,7 @@ class RenderJob:
 
 
 @functools.cache
-def builtin_template_source() -> str:
-    """The built-in template (version 0), read on first use (no I/O at import)."""
-    return (Path(__file__).parent / "builtin_template.tpl").read_text(encoding="utf-8")
+def builtin_template_source(revision: int = 1) -> str:
+    """The built-in template (version 0) of a revision, read on first use (no I/O at import)."""
+    name = "builtin_template.tpl" if revision <= 1 else f"builtin_template_{revision}.tpl"
+    return (Path(__file__).parent / name).read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
 """ListInvoices / SearchInvoices on the read models (SPEC §5), with read-your-writes waiting."""
+from projections.invoice_list import Receivable
 from projections.invoice_search import SearchFilter
 from projections.runner import ProjectionRunner
 
@@ -27,9 +28,18 @@ class InvoiceQueries:
     def applied(self) -> int:
         return self.runner.applied
 
-    def page(self, reseller_id: str, before: int, limit: int) -> Page:
-        """Invoices newest first (by number sequence) below `before`."""
-        return self.runner.query("invoice_list", lambda m, sql, g: m.page(sql, g, reseller_id, before, limit))
+    def page(self, reseller_id: str, before: int, limit: int, receivable: Receivable = Receivable()) -> Page:
+        """Invoices newest first (by ordinal: the order of issue) below `before`."""
+        return self.runner.query("invoice_list",
+                                 lambda m, sql, g: m.page(sql, g, reseller_id, before, limit, receivable))
+
+    def reseller_documents(self, reseller_id: str) -> list[dict]:
+        """Every invoice document of a reseller, in issue order (statements, payments)."""
+        return self.runner.query("invoice_list", lambda m, sql, g: m.of_reseller(sql, g, reseller_id))
+
+    def credit_notes(self, reseller_id: str, invoice_id: str, before: int, limit: int) -> Page:
+        return self.runner.query("credit_note_list",
+                                 lambda m, sql, g: m.page(sql, g, reseller_id, invoice_id, before, limit))
 
     def search(self, where: SearchFilter, before: int, limit: int) -> Page:
         return self.runner.query("invoice_search", lambda m, sql, g: m.search(sql, g, where, before, limit))

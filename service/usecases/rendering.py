@@ -10,14 +10,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timezone
 from typing import Callable
-from uuid import UUID
 
+from domain.credit_note import CreditNote
 from domain.invoice import Invoice
-from domain.seller import SellerDetails
 from domain.template_catalog import BUILTIN_VERSION
 from domain.template_language import parse_template
 from service.event_store import EventStore
 from service.render.job import RENDERER_VERSION, RenderFailed, RenderJob
+from service.usecases.document_data import credit_note_data, invoice_data
 from service.usecases.templates import Templates
 
 PREVIEW_DATE = "2000-01-01T00:00:00Z"  # previews carry no wall-clock date either
@@ -59,18 +59,23 @@ class Rendering:
             return RenderJob(source, logo, None, PREVIEW_DATE, f"preview:{version}")
         return self._render(("preview", version, RENDERER_VERSION), job, version)
 
-    def render_invoice(self, invoice_id: UUID) -> RenderedPdf:
+    def render_invoice(self, invoice: Invoice) -> RenderedPdf:
         """The invoice with its pinned template version and the seller stored before it."""
-        invoice = self.store.load(invoice_id, f"invoice {invoice_id}")
-        version = invoice.template_version
-        issued = invoice.issued_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # The status is part of the key: {{ invoice.status }} reads VOID once voided.
+        return self._render_document(invoice, invoice_data, invoice.status)
+
+    def render_credit_note(self, note: CreditNote) -> RenderedPdf:
+        return self._render_document(note, credit_note_data, "ISSUED")
+
+    def _render_document(self, document, make_data, status: str) -> RenderedPdf:
+        version, revision = document.template_version, document.builtin_revision
+        issued = document.issued_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         def job():
-            source, logo = self.templates.source_and_logo(version)
-            data = invoice_data(invoice, self.templates.seller_before(invoice_id))
-            return RenderJob(source, logo, data, issued, f"{invoice_id}:{version}")
-        # The status is part of the key: {{ invoice.status }} reads VOID once voided.
-        return self._render((str(invoice_id), version, invoice.status, RENDERER_VERSION), job, version)
+            source, logo = self.templates.source_and_logo(version, revision)
+            data = make_data(document, self.templates.seller_before(document.id))
+            return RenderJob(source, logo, data, issued, f"{document.id}:{version}")
+        return self._render((str(document.id), version, status, RENDERER_VERSION), job, version)
 
     def close(self) -> None:
         """Stop the render workers (idempotent); later renders fail with RenderFailed."""
@@ -112,17 +117,3 @@ class Rendering:
                 self._pool = self._pool_factory()
             return self._pool
 
-
-def invoice_data(invoice: Invoice, seller: SellerDetails) -> dict:
-    """The renderer's data dict: only primitives from the stored invoice and the pinned seller."""
-    bill_to = invoice.bill_to
-    return {
-        "invoice": {"number": invoice.number, "issue_date": invoice.issue_date,
-                    "period_start": invoice.period["start"], "period_end": invoice.period["end"],
-                    "currency": invoice.currency, "subtotal": invoice.subtotal, "tax_rate": invoice.tax_rate,
-                    "tax": invoice.tax, "total": invoice.total, "status": invoice.status},
-        "bill_to": {"name": bill_to.get("name", ""), "address_lines": list(bill_to.get("address_lines", ())),
-                    "tax_id": bill_to.get("tax_id", ""), "email": bill_to.get("email", "")},
-        "seller": seller.as_dict(),
-        "lines": [dict(line) for line in invoice.lines],
-    }

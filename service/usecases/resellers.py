@@ -1,15 +1,28 @@
 """Resellers (SPEC §3): register and change terms; read them."""
+from domain.numbering import DocumentKind
 from domain.reseller import Reseller, ResellerTerms, reseller_uuid
 from domain.text import MAX_ID
 from service.event_store import EventStore
 from service.persistence.reseller_index import ResellerIndex, ResellerTermsWrite
 from service.retry import retrying
+from service.usecases.numbering import NumberingAdmin
 
 
 class Resellers:
-    def __init__(self, store: EventStore, index: ResellerIndex):
+    def __init__(self, store: EventStore, index: ResellerIndex, numbering: NumberingAdmin):
         self.store = store
         self.index = index
+        self.numbering = numbering  # a reseller's series must exist and be of the right kind
+
+    def upsert_fields(self, base: dict, present: dict) -> tuple[Reseller, int]:
+        """UpsertReseller: `base` = the first release's fields; `present` = the Part II fields the
+        request carried (the others keep their stored values, or their defaults on a new reseller)."""
+        stored = self.store.load_or_none(reseller_uuid(base["reseller_id"])) if base["reseller_id"] else None
+        merged = {**(stored.terms.part_two() if stored else {}), **present}
+        terms = ResellerTerms.parse(**base, **merged)
+        self.numbering.series_for(DocumentKind.INVOICE, terms.invoice_series_id, "invoice_series_id")
+        self.numbering.series_for(DocumentKind.CREDIT_NOTE, terms.credit_note_series_id, "credit_note_series_id")
+        return self.upsert(terms)
 
     def upsert(self, terms: ResellerTerms) -> tuple[Reseller, int]:
         def attempt():

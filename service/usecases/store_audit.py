@@ -2,12 +2,12 @@
 from typing import Iterator
 
 from service.audit.verify import Report, verify_steps
-from service.persistence.invoice_index import InvoiceIndex
+from service.persistence.document_index import DocumentIndex
 from service.persistence.ledger import Ledger
 
 
 class StoreAudit:
-    def __init__(self, store, ledger: Ledger, index: InvoiceIndex):
+    def __init__(self, store, ledger: Ledger, index: DocumentIndex):
         self.store = store
         self.ledger = ledger
         self.index = index

@@ -14,7 +14,7 @@ from domain.template_catalog import (BUILTIN_NAME, BUILTIN_VERSION, CATALOG_ID, 
                                      check_template_name, template_version_uuid)
 from domain.template_language import parse_template
 from service.event_store import EventStore
-from service.render.job import builtin_template_source
+from service.render.job import BUILTIN_REVISION, builtin_template_source
 from service.render.logo import check_logo
 from service.retry import retrying
 
@@ -56,7 +56,8 @@ class Templates:
         catalog = self._catalog()
         catalog.require(version)
         if version == BUILTIN_VERSION:
-            return TemplateView(0, BUILTIN_NAME, builtin_template_source(), catalog.default_version == 0, False, 0)
+            return TemplateView(0, BUILTIN_NAME, builtin_template_source(BUILTIN_REVISION), catalog.default_version == 0,
+                                False, 0)
         stored = self._version(version)
         return TemplateView(version, stored.name, stored.source, catalog.default_version == version,
                             bool(stored.logo), self.store.positions.of(stored.id))
@@ -85,9 +86,10 @@ class Templates:
     def require(self, version: int) -> None:
         self._catalog().require(version)
 
-    def source_and_logo(self, version: int) -> tuple[str, bytes | None]:
+    def source_and_logo(self, version: int, builtin_revision: int = BUILTIN_REVISION) -> tuple[str, bytes | None]:
+        """A version's source and logo; version 0 in the built-in revision the document pinned."""
         if version == BUILTIN_VERSION:
-            return builtin_template_source(), None
+            return builtin_template_source(builtin_revision), None
         stored = self._version(version)
         return stored.source, stored.logo_bytes
 
@@ -95,6 +97,11 @@ class Templates:
     def seller(self) -> tuple[SellerDetails, int]:
         seller = self.store.load_or_none(SELLER_ID)
         return (seller.details, self.store.positions.of(SELLER_ID)) if seller else (SellerDetails(), 0)
+
+    def update_seller_fields(self, base: dict, present: dict) -> tuple[SellerDetails, int]:
+        """UpdateSeller: the Part II fields left out keep their stored values."""
+        stored, _ = self.seller()
+        return self.update_seller(SellerDetails.parse(**base, **{**stored.part_two(), **present}))
 
     def update_seller(self, details: SellerDetails) -> tuple[SellerDetails, int]:
         def attempt():

@@ -163,9 +163,9 @@ TAMPERING = [  # one after the other; each must be named while the earlier ones 
     ("UPDATE billing_calls SET amount_units = amount_units + 1 WHERE call_id = 'b'",
      "invoice '1' (", "from the stored calls is"),
     ("DELETE FROM proj_invoice_list_1 WHERE number = '3'", "projection invoice_list: invoice", "row missing"),
-    ("UPDATE proj_invoice_search_1 SET haystack = 'x' WHERE sequence = 2", "projection invoice_search",
+    ("UPDATE proj_invoice_search_1 SET haystack = 'x' WHERE invoice_id = (SELECT invoice_id FROM proj_invoice_list_1 WHERE number = '2')", "projection invoice_search",
      "haystack expected"),
-    ("UPDATE billing_invoices SET number = '99' WHERE number = '4'", "billing_invoices: invoice '4'",
+    ("UPDATE billing_documents SET number = '99' WHERE number = '4'", "billing_documents: invoice '4'",
      "number expected '4', found '99'"),
 ]
 
@@ -214,7 +214,8 @@ def test_rebuild_while_serving_swaps_generations_without_failed_reads(server, st
     got = stubs.invoices.ListInvoices(invoice_pb2.ListInvoicesRequest(min_position=inv.position))
     assert [i.invoice_id for i in got.invoices] == [inv.invoice_id] + [i.invoice_id for i in reversed(made)]
     status = json.loads(cli(capsys, "projections", "status", "--server", f"127.0.0.1:{server.port}", "--json")[1])
-    assert {p["name"]: p["generation"] for p in status["projections"]} == {"invoice_list": "2", "invoice_search": "2"}
+    assert {p["name"]: p["generation"] for p in status["projections"]} == {
+        "invoice_list": "2", "invoice_search": "2", "credit_note_list": "2"}
     assert {p["lag_events"] for p in status["projections"]} <= {"0"}
     assert cli(capsys, "audit", "verify", "--server", f"127.0.0.1:{server.port}")[0] == 0
 

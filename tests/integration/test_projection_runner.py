@@ -7,6 +7,7 @@ import pytest
 from domain.period import Period
 from domain.reseller import ResellerTerms
 from projections import tracking
+from projections.credit_note_list import CreditNoteList
 from projections.invoice_list import InvoiceList
 from projections.invoice_search import invoice_search
 from projections.runner import ProjectionRunner
@@ -73,7 +74,8 @@ def assert_equals_replay(app):
 
 def test_a_batch_that_fails_midway_is_rolled_back_and_applied_once(app):
     issue(app, range(1, 5))
-    runner = ProjectionRunner(app, models=[Crashing(fail_on=3), invoice_search(app.backend.postgres)], batch_size=4)
+    runner = ProjectionRunner(app, models=[Crashing(fail_on=3), invoice_search(app.backend.postgres),
+                                           CreditNoteList()], batch_size=4)
 
     tracking.setup(app.backend, runner.models)
     assert drain(runner) == 1

@@ -10,7 +10,7 @@ ADMIN, AUDITOR, SWITCH_TOKEN = "a" * 32, "b" * 32, "c" * 32
 
 
 def every_billing_rpc() -> list[str]:
-    files = (reseller_pb2, usage_pb2, invoice_pb2, numbering_pb2, template_pb2, audit_pb2)
+    from service.grpc.services import FILES as files  # every proto file the server serves
     return [f"/{s.full_name}/{m.name}" for f in files for s in f.DESCRIPTOR.services_by_name.values()
             for m in s.methods]
 
@@ -32,7 +32,8 @@ def test_switch_methods_exist_and_writes_are_the_expected_ones():
     assert SWITCH <= set(rpcs)
     writes = {m.rsplit("/", 1)[1] for m in rpcs if classify(m) == "write"}
     assert writes == {"UpsertReseller", "RecordCalls", "CreateInvoice", "VoidInvoice", "UpdateNumbering",
-                      "UploadTemplate", "SetDefaultTemplate", "UpdateSeller"}
+                      "UploadTemplate", "SetDefaultTemplate", "UpdateSeller", "RebuildProjections",
+                      "IssueCreditNote", "UpsertSeries", "RecordPayment", "RecordRefund"}
 
 
 @pytest.mark.parametrize("method,switch,auditor", [
@@ -43,6 +44,20 @@ def test_switch_methods_exist_and_writes_are_the_expected_ones():
     ("/billing.v1.ResellerService/UpsertReseller", False, False),
     ("/billing.v1.InvoiceService/CalculateInvoice", False, True),
     ("/billing.v1.InvoiceService/RenderInvoicePdf", False, True),
+    ("/billing.v1.InvoiceService/ExportDocumentXml", False, True),
+    ("/billing.v1.ProjectionService/GetProjectionStatus", False, True),
+    ("/billing.v1.ProjectionService/RebuildProjections", False, False),
+    ("/billing.v1.AuditService/ListEvents", False, True),
+    ("/billing.v1.AuditService/VerifyStore", False, True),
+    ("/billing.v1.CreditNoteService/IssueCreditNote", False, False),
+    ("/billing.v1.CreditNoteService/ListCreditNotes", False, True),
+    ("/billing.v1.CreditNoteService/RenderCreditNotePdf", False, True),
+    ("/billing.v1.NumberingService/UpsertSeries", False, False),
+    ("/billing.v1.NumberingService/ListSeries", False, True),
+    ("/billing.v1.PaymentService/RecordPayment", False, False),
+    ("/billing.v1.PaymentService/RecordRefund", False, False),
+    ("/billing.v1.PaymentService/ListPayments", False, True),
+    ("/billing.v1.PaymentService/GetResellerStatement", False, True),
     ("/billing.v1.InvoiceService/GetInvoiceHistory", False, True),
     ("/billing.v1.InvoiceService/CreateInvoice", False, False),
     ("/billing.v1.InvoiceService/VoidInvoice", False, False),

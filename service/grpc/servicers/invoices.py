@@ -1,9 +1,13 @@
 """InvoiceService: convert, call the invoicing / query / rendering / feed use case, convert back."""
 from billing.v1 import invoice_pb2, invoice_pb2_grpc
 from service.grpc import read_models
-from service.grpc.converters import draft_to_proto, invoice_to_proto, period_from_proto, uuid_from
+from domain.errors import InvalidArgument
+from service.grpc.converters import (FACTURX, draft_to_proto, invoice_to_proto, pdf_format, period_from_proto,
+                                     uuid_from, xml_syntax, xml_to_proto)
 from service.grpc.errors import mapped
 from service.grpc.template_converters import pdf_to_proto
+from service.usecases.credit_notes import CreditNotes
+from service.usecases.einvoicing import EInvoicing
 from service.usecases.event_feed import EventFeed
 from service.usecases.invoice_queries import InvoiceQueries
 from service.usecases.invoicing import Invoicing
@@ -11,11 +15,14 @@ from service.usecases.rendering import Rendering
 
 
 class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
-    def __init__(self, invoicing: Invoicing, queries: InvoiceQueries, rendering: Rendering, feed: EventFeed):
+    def __init__(self, invoicing: Invoicing, queries: InvoiceQueries, rendering: Rendering, feed: EventFeed,
+                 einvoicing: EInvoicing, credit_notes: CreditNotes):
         self.invoicing = invoicing
         self.queries = queries
         self.rendering = rendering
         self.feed = feed
+        self.einvoicing = einvoicing
+        self.credit_notes = credit_notes
 
     @mapped
     def CalculateInvoice(self, request, context):
@@ -57,7 +64,21 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
     @mapped
     def RenderInvoicePdf(self, request, context):
         """The PDF with the invoice's pinned template version; byte-identical on every call."""
-        return pdf_to_proto(self.rendering.render_invoice(uuid_from(request.invoice_id, "invoice_id")))
+        invoice, _ = self.invoicing.get(uuid_from(request.invoice_id, "invoice_id"))
+        if pdf_format(request.format) == FACTURX:
+            return pdf_to_proto(self.einvoicing.facturx(invoice))
+        return pdf_to_proto(self.rendering.render_invoice(invoice))
+
+    @mapped
+    def ExportDocumentXml(self, request, context):
+        """The invoice's or credit note's EN 16931 XML (CII or UBL)."""
+        if request.WhichOneof("document") == "credit_note_id":
+            document, _ = self.credit_notes.get(uuid_from(request.credit_note_id, "credit_note_id"))
+        elif request.WhichOneof("document") == "invoice_id":
+            document, _ = self.invoicing.get(uuid_from(request.invoice_id, "invoice_id"))
+        else:
+            raise InvalidArgument("document", "set invoice_id or credit_note_id")
+        return xml_to_proto(self.einvoicing.xml(document, xml_syntax(request.syntax)))
 
     @mapped
     def GetInvoiceHistory(self, request, context):

@@ -1,7 +1,7 @@
 """ResellerService."""
 from billing.v1 import reseller_pb2, reseller_pb2_grpc
 from service.grpc import paging
-from service.grpc.converters import page_size, terms_from_proto, terms_to_proto
+from service.grpc.converters import page_size, reseller_fields_from_proto, terms_to_proto
 from service.grpc.errors import mapped
 from service.usecases.resellers import Resellers
 
@@ -12,7 +12,7 @@ class ResellerServicer(reseller_pb2_grpc.ResellerServiceServicer):
 
     @mapped
     def UpsertReseller(self, request, context):
-        reseller, position = self.resellers.upsert(terms_from_proto(request))
+        reseller, position = self.resellers.upsert_fields(*reseller_fields_from_proto(request))
         return terms_to_proto(reseller.terms, position)
 
     @mapped

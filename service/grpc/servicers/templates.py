@@ -50,7 +50,7 @@ class TemplateServicer(template_pb2_grpc.TemplateServiceServicer):
 
     @mapped
     def UpdateSeller(self, request, context):
-        return seller_to_proto(*self.templates.update_seller(seller_from_proto(request)))
+        return seller_to_proto(*self.templates.update_seller_fields(*seller_from_proto(request)))
 
 
 def _after(token: str) -> int:
