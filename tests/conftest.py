@@ -1,38 +1,35 @@
-"""Shared fixtures: a fresh store per test on each backend, and a real gRPC server on port 0."""
+"""Shared fixtures: a fresh store per test on each backend, and a real gRPC server on port 0; `slow` tests
+run only with BILLING_RUN_SLOW=1."""
 import os
-import uuid
-from urllib.parse import urlparse
 
 import grpc
-import psycopg
 import pytest
 
+from databases import fresh_postgres_database, need_postgres
 from service.config import Settings, parse_database_url
 from service.server import create_server
 
-POSTGRES_URL = os.environ.get("BILLING_TEST_POSTGRES_URL", "")
-# CI sets this: a PostgreSQL test that cannot run is a failure there, never a skip.
-REQUIRE_POSTGRES = os.environ.get("BILLING_REQUIRE_POSTGRES") == "1"
+# CI sets this: tests marked `slow` (the full fuzz, the crash test, stress runs) run only then.
+RUN_SLOW = os.environ.get("BILLING_RUN_SLOW") == "1"
+_SLOW_DESELECTED = pytest.StashKey[int]()
 
 
-def _need_postgres():
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("BILLING_TEST_POSTGRES_URL is not set but BILLING_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL tests need BILLING_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+def pytest_collection_modifyitems(config, items):
+    """Deselect `slow` tests unless BILLING_RUN_SLOW=1 (or `-m` names the marker)."""
+    if RUN_SLOW or "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+    config.stash[_SLOW_DESELECTED] = len(slow)
 
 
-def fresh_postgres_database() -> tuple[str, callable]:
-    """Create an empty database next to the test one; returns its URL and a drop function."""
-    name = f"billing_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = urlparse(POSTGRES_URL)._replace(path=f"/{name}").geturl()
-
-    def drop():
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return url, drop
+def pytest_terminal_summary(terminalreporter, config):
+    n = config.stash.get(_SLOW_DESELECTED, 0)
+    if n:
+        terminalreporter.write_line(f"{n} slow tests deselected; run them with BILLING_RUN_SLOW=1 make test "
+                                    "(as CI does)", yellow=True)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -41,7 +38,7 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'billing.db'}"
         return
-    _need_postgres()
+    need_postgres()
     url, drop = fresh_postgres_database()
     yield url
     drop()
@@ -50,7 +47,7 @@ def database_url(request, tmp_path):
 @pytest.fixture
 def postgres_url():
     """An empty PostgreSQL database only (for multi-process tests)."""
-    _need_postgres()
+    need_postgres()
     url, drop = fresh_postgres_database()
     yield url
     drop()

@@ -1,4 +1,6 @@
-"""Small builders shared by the end-to-end tests."""
+"""Small builders and waiting helpers shared by the tests."""
+import socket
+import time
 from datetime import datetime, timezone
 
 import grpc
@@ -60,3 +62,23 @@ def bad_request_fields(error: grpc.RpcError) -> list[str]:
         if detail.Unpack(br):
             fields += [v.field for v in br.field_violations]
     return fields
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for a server started in a subprocess)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.01):
+    """Poll `predicate` until it returns a true value and return that value. The timeout is a safety
+    net, not a measurement: when it runs out the test fails saying what never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)

@@ -1,4 +1,5 @@
-"""The server's edge: interceptors (log/metrics, auth, decoding), the gRPC port (TLS or not), /metrics."""
+"""The server's edge: interceptors (log/metrics, auth, decoding), the gRPC port (TLS or not), /metrics
+(prometheus_client, on this server's own registry)."""
 import logging
 from pathlib import Path
 
@@ -18,7 +19,7 @@ class Edge:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.tokens = TokenStore(settings.tokens_file) if settings.tokens_file else None
-        self.metrics = Metrics()
+        self.metrics = Metrics()  # a registry per server: servers in one process never share counters
         self.metrics_server: MetricsServer | None = None
         # Outermost first: every RPC is logged and counted, denials included; auth before decoding.
         self.interceptors = [ObservabilityInterceptor(self.metrics),
@@ -52,6 +53,7 @@ class Edge:
             self.tokens.reload()
 
     def close(self) -> None:
+        """Stop /metrics and release its port."""
         if self.metrics_server:
             self.metrics_server.close()
             self.metrics_server = None

@@ -1,11 +1,16 @@
-"""One log line per RPC and Prometheus metrics (/metrics): counts by status, latency histogram, in-flight gauge."""
+"""One log line per RPC and Prometheus metrics (/metrics): counts by status, latency histogram, in-flight gauge.
+
+The metrics live in prometheus_client objects on a registry of their own per server (not the process-wide
+default registry), so several servers in one process never share or clash over them."""
 import logging
+import socket
 import threading
 import time
-from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import grpc
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 
 from service.grpc.handlers import rewrap
 
@@ -14,45 +19,28 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 class Metrics:
-    """Counters and histograms in memory, rendered in the Prometheus text format (version 0.0.4)."""
+    """The three RPC metrics on their own `CollectorRegistry`."""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._requests: dict[tuple[str, str], int] = defaultdict(int)
-        self._buckets: dict[str, list[int]] = {}
-        self._sums: dict[str, float] = defaultdict(float)
-        self._in_flight = 0
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("billing_rpc_requests_total", "RPCs finished, by method and status code.",
+                                ["method", "code"], registry=self.registry)
+        self.duration = Histogram("billing_rpc_duration_seconds",
+                                  "RPC latency, from the first request byte to the status.", ["method"],
+                                  buckets=BUCKETS, registry=self.registry)
+        self.in_flight = Gauge("billing_rpc_in_flight", "RPCs being served now.", registry=self.registry)
 
     def started(self) -> None:
-        with self._lock:
-            self._in_flight += 1
+        self.in_flight.inc()
 
     def finished(self, method: str, code: str, seconds: float) -> None:
-        with self._lock:
-            self._in_flight -= 1
-            self._requests[(method, code)] += 1
-            counts = self._buckets.setdefault(method, [0] * (len(BUCKETS) + 1))
-            counts[next((i for i, b in enumerate(BUCKETS) if seconds <= b), len(BUCKETS))] += 1
-            self._sums[method] += seconds
+        self.in_flight.dec()
+        self.requests.labels(method=method, code=code).inc()
+        self.duration.labels(method=method).observe(seconds)
 
     def render(self) -> str:
-        with self._lock:
-            out = ["# HELP billing_rpc_requests_total RPCs finished, by method and status code.",
-                   "# TYPE billing_rpc_requests_total counter"]
-            out += [f'billing_rpc_requests_total{{method="{m}",code="{c}"}} {n}'
-                    for (m, c), n in sorted(self._requests.items())]
-            out += ["# HELP billing_rpc_duration_seconds RPC latency, from the first request byte to the status.",
-                    "# TYPE billing_rpc_duration_seconds histogram"]
-            for method, counts in sorted(self._buckets.items()):
-                running = 0
-                for bound, n in zip([*map(str, BUCKETS), "+Inf"], counts):
-                    running += n
-                    out.append(f'billing_rpc_duration_seconds_bucket{{method="{method}",le="{bound}"}} {running}')
-                out.append(f'billing_rpc_duration_seconds_sum{{method="{method}"}} {self._sums[method]:.6f}')
-                out.append(f'billing_rpc_duration_seconds_count{{method="{method}"}} {running}')
-            out += ["# HELP billing_rpc_in_flight RPCs being served now.", "# TYPE billing_rpc_in_flight gauge",
-                    f"billing_rpc_in_flight {self._in_flight}"]
-        return "\n".join(out) + "\n"
+        """The Prometheus text format (0.0.4), as served on /metrics."""
+        return generate_latest(self.registry).decode()
 
 
 class ObservabilityInterceptor(grpc.ServerInterceptor):
@@ -124,35 +112,36 @@ def _peer(context) -> str:
 
 
 class MetricsServer:
-    """GET /metrics on its own port, served by a daemon thread; `close()` stops it."""
+    """GET /metrics on its own port: prometheus_client's WSGI app on its threading WSGI server, in a daemon
+    thread; any other path is 404. `close()` stops it and releases the port."""
 
     def __init__(self, listen: str, metrics: Metrics):
         host, _, port = listen.rpartition(":")
-        handler = type("Handler", (_MetricsHandler,), {"metrics": metrics})
-        self._http = ThreadingHTTPServer((host.strip("[]"), int(port)), handler)
-        self._http.daemon_threads = True
+        host = host.strip("[]")
+        family = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        server_class = type("MetricsHTTPServer", (ThreadingWSGIServer,), {"address_family": family})
+        self._http = make_server(host, int(port), _only_metrics(make_wsgi_app(metrics.registry)), server_class,
+                                 handler_class=_QuietHandler)
         self.port = self._http.server_address[1]
-        self._thread = threading.Thread(target=self._http.serve_forever, name="metrics", daemon=True)
+        # Polls for `close()` every 0.1 s (the default 0.5 s would add that much to every stop).
+        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.1,), name="metrics", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+        self._thread.join()
 
 
-class _MetricsHandler(BaseHTTPRequestHandler):
-    metrics: Metrics
+def _only_metrics(app):
+    def serve(environ, start_response):
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"only /metrics is served here\n"]
+        return app(environ, start_response)
+    return serve
 
-    def do_GET(self):  # noqa: N802 - http.server API
-        if self.path.split("?")[0] != "/metrics":
-            self.send_error(404, "only /metrics is served here")
-            return
-        body = self.metrics.render().encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
+class _QuietHandler(WSGIRequestHandler):
     def log_message(self, *args):  # scrapes are not worth a log line each
         pass

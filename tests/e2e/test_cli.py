@@ -2,13 +2,13 @@
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import free_port
 from service.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,12 +56,6 @@ def write_csv(tmp_path, rows=ROWS, header=HEADER) -> str:
     path = tmp_path / "calls.csv"
     path.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
     return str(path)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_resellers_upsert_show_list(cli, r1):

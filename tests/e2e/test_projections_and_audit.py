@@ -2,14 +2,13 @@
 end to end on each backend (real server, real store)."""
 import json
 import threading
-import time
 
 import grpc
 import psycopg
 import pytest
 
 from billing.v1 import audit_pb2, audit_pb2_grpc, invoice_pb2
-from helpers import Stubs, call, create, reseller, send
+from helpers import Stubs, call, create, reseller, send, wait_until
 from service.cli import main
 from service.config import Settings, parse_database_url
 from service.server import create_server
@@ -69,13 +68,11 @@ def test_search_with_the_write_position_returns_the_new_invoice_without_sleeping
 
 def test_min_position_far_ahead_is_deadline_exceeded_after_the_bound(stubs, monkeypatch):
     monkeypatch.setattr(read_models, "MIN_POSITION_WAIT", 0.3)
-    started = time.monotonic()
     for method, request in ((stubs.invoices.SearchInvoices, invoice_pb2.SearchInvoicesRequest(min_position=10**9)),
                             (stubs.invoices.ListInvoices, invoice_pb2.ListInvoicesRequest(min_position=10**9))):
         with pytest.raises(grpc.RpcError) as e:
-            method(request)
+            method(request, timeout=60)  # a safety net far beyond the bound: the server's answer comes first
         assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED and "position" in e.value.details()
-    assert time.monotonic() - started < 3
 
 
 def test_bad_filters_are_invalid_argument(stubs):
@@ -120,13 +117,14 @@ def test_follow_streams_new_events_live_until_cancelled(stubs, channel):
             received.append(e.code())
     reader = threading.Thread(target=read)
     reader.start()
-    time.sleep(0.2)  # the stream is idle, waiting
+    stubs.resellers.UpsertReseller(reseller("r3", name="Live Carrier"))  # the stream is following: it arrives
+    wait_until(lambda: received, 30, "the first event on the following stream")
     inv = create(stubs, "2026-03-01", "2026-03-31")
-    assert got_invoice.wait(5)
+    assert got_invoice.wait(30)
     assert received[0].position == head + 1
     assert any(e.originator_id == inv.invoice_id for e in received if hasattr(e, "originator_id"))
     stream.cancel()
-    reader.join(5)
+    reader.join(30)
     assert not reader.is_alive() and received[-1] == grpc.StatusCode.CANCELLED
 
 
@@ -137,12 +135,12 @@ def test_following_stream_ends_when_the_server_stops(database_url):
         Stubs(ch).resellers.UpsertReseller(reseller())
         stream = audit_pb2_grpc.AuditServiceStub(ch).StreamEvents(audit_pb2.StreamEventsRequest(follow=True))
         assert next(stream).position == 1
-        started = time.monotonic()
         stopper = threading.Thread(target=running.stop, args=(30,))
         stopper.start()
-        rest = list(stream)  # ends (normally) once the server begins to stop
-        stopper.join(10)
-        assert rest == [] and time.monotonic() - started < 5  # not at the end of the 30 s grace
+        rest = list(stream)  # raises if the stream is cut (CANCELLED/UNAVAILABLE at the end of the 30 s grace)
+        assert rest == [] and stream.code() == grpc.StatusCode.OK  # it ended normally as the server began to stop
+        stopper.join(60)
+        assert not stopper.is_alive()
 
 
 # ---- audit verify -----------------------------------------------------------------------

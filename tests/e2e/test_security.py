@@ -4,7 +4,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import grpc
@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from billing.v1 import invoice_pb2, numbering_pb2, reseller_pb2, usage_pb2
-from helpers import Stubs, call, period, reseller
+from helpers import Stubs, call, free_port, period, reseller, wait_until
 from service.cli import main
 from service.config import Settings, parse_database_url
 from service.server import create_server
@@ -110,26 +110,31 @@ def test_health_and_reflection_need_no_token(secured):
     assert "billing.v1.InvoiceService" in {s.name for r in responses for s in r.list_services_response.service}
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class StderrLines:
+    """Collects a subprocess's stderr lines in a thread, so a test can wait for a line to appear."""
 
+    def __init__(self, proc: subprocess.Popen):
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._reader.start()
 
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
+            self.lines.append(line)
+
+    def saying(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def text(self) -> str:
+        self._reader.join(30)
+        return "".join(self.lines)
 
 
 def test_sighup_reloads_tokens_and_a_bad_file_keeps_the_old_ones(tmp_path, tokens_file):
     port, new_admin = free_port(), "rotated-" + "d" * 24
     proc = subprocess.Popen([BILLING, "serve", "--listen", f"127.0.0.1:{port}", "--tokens-file", str(tokens_file),
                              "--database", f"sqlite:///{tmp_path}/b.db"], stderr=subprocess.PIPE, text=True)
+    stderr = StderrLines(proc)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             grpc.channel_ready_future(ch).result(timeout=20)
@@ -138,15 +143,17 @@ def test_sighup_reloads_tokens_and_a_bad_file_keeps_the_old_ones(tmp_path, token
             assert code_of(numbering, ask, metadata=auth(ADMIN)) == grpc.StatusCode.OK
             tokens_file.write_text(f"{new_admin} admin\n{AUDITOR} emperor\n")  # bad line 2
             proc.send_signal(signal.SIGHUP)
-            time.sleep(0.5)
+            wait_until(lambda: stderr.saying("keeping the previous tokens"), 20, "the bad tokens file to be refused")
             assert code_of(numbering, ask, metadata=auth(ADMIN)) == grpc.StatusCode.OK
+            assert code_of(numbering, ask, metadata=auth(new_admin)) == grpc.StatusCode.UNAUTHENTICATED
             tokens_file.write_text(f"{new_admin} admin\n")
             proc.send_signal(signal.SIGHUP)
-            assert wait_for(lambda: code_of(numbering, ask, metadata=auth(new_admin)) == grpc.StatusCode.OK)
+            wait_until(lambda: code_of(numbering, ask, metadata=auth(new_admin)) == grpc.StatusCode.OK, 20,
+                       "the rotated token to be accepted")
             assert code_of(numbering, ask, metadata=auth(ADMIN)) == grpc.StatusCode.UNAUTHENTICATED
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-        log = proc.stderr.read()
+        log = stderr.text()
         assert f"{tokens_file}:2" in log and "keeping the previous tokens" in log
         assert ADMIN not in log and new_admin not in log
     finally:

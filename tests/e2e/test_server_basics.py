@@ -1,7 +1,6 @@
 """Start-up, configuration, health, reflection, limits, error hygiene and shutdown of the real server."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from billing.v1 import reseller_pb2, usage_pb2
-from helpers import Stubs, call, reseller
+from helpers import Stubs, call, free_port, reseller
 
 BILLING = str(Path(sys.executable).parent / "billing")
 EXPECTED_SERVICES = {"billing.v1.ResellerService", "billing.v1.UsageService", "billing.v1.InvoiceService",
@@ -74,12 +73,6 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(tmp_path, args, en
 def test_flag_overrides_environment(tmp_path):
     result = run_serve("--listen", "bad-flag", env={"BILLING_LISTEN": "127.0.0.1:1"})
     assert "bad-flag" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_sigterm_drains_in_flight_calls_and_exits_zero(tmp_path):

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from billing.v1 import reseller_pb2
-from conftest import POSTGRES_URL
+from databases import POSTGRES_URL
 from helpers import Stubs, reseller
 
 

@@ -4,8 +4,8 @@ import threading
 import grpc
 import pytest
 
-from billing.v1 import usage_pb2
-from helpers import Stubs, call, period, reseller, send
+from billing.v1 import reseller_pb2, usage_pb2
+from helpers import Stubs, call, period, reseller, send, wait_until
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_batches_of_one_stream_are_stored_in_stream_order(stubs):
 def test_a_stream_never_stores_two_batches_at_once(stubs, server, monkeypatch):
     ledger, original = server.use_cases.ingest.ledger, server.use_cases.ingest.ledger.record
     lock, running, seen = threading.Lock(), [0], []
-    later_batch_started = threading.Event()
+    later_batch_started, all_sent = threading.Event(), threading.Event()
 
     def tracked(calls, base=0):
         with lock:
@@ -165,13 +165,20 @@ def test_a_stream_never_stores_two_batches_at_once(stubs, server, monkeypatch):
             seen.append(running[0])
         if base:
             later_batch_started.set()
-        else:  # hold the first batch: a later batch started now would overlap it
-            later_batch_started.wait(0.5)
+        else:  # hold the first batch until the server has the later ones: one started now would overlap it
+            wait_until(lambda: all_sent.is_set() or later_batch_started.is_set(), 30, "the server to get every batch")
         try:
             return original(calls, base)
         finally:
             with lock:
                 running[0] -= 1
     monkeypatch.setattr(ledger, "record", tracked)
-    assert send(stubs, [call("a")], [call("b")], [call("c")]).accepted == 3
+
+    def batches():
+        yield from (usage_pb2.CallBatch(calls=[call(c)]) for c in "abc")
+        # gRPC asked for more: it has taken every batch. An RPC on the same connection answered after
+        # that means the server has them too.
+        stubs.resellers.GetReseller(reseller_pb2.GetResellerRequest(reseller_id="r1"), timeout=30)
+        all_sent.set()
+    assert stubs.usage.RecordCalls(batches(), timeout=60).accepted == 3
     assert max(seen) == 1

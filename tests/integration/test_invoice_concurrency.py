@@ -1,6 +1,5 @@
 """Gap-free numbering and exact invoice totals under concurrent writers (threads and processes)."""
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +13,7 @@ import pytest
 
 from billing.v1 import invoice_pb2
 from domain.invoice import compute_totals
-from helpers import Stubs, call, create, reseller, send
+from helpers import Stubs, call, create, free_port, reseller, send, wait_until
 
 BILLING = str(Path(sys.executable).parent / "billing")
 
@@ -77,8 +76,7 @@ def test_calls_racing_invoice_creation_are_either_in_the_invoice_or_late(channel
         t.start()
     invoices = []
     try:
-        while len(sent) < 5:  # let some calls land before the first invoice
-            threading.Event().wait(0.01)
+        wait_until(lambda: len(sent) >= 5, 60, "five call batches to land before the first invoice")
         for _ in range(5):
             inv = create(stubs, "2026-03-01", "2026-03-31")
             invoices.append(inv)
@@ -93,12 +91,6 @@ def test_calls_racing_invoice_creation_are_either_in_the_invoice_or_late(channel
         rows, = invoicing.ledger.covered_usages([("r1", date(2026, 3, 1), date(2026, 3, 31), covers_through)])
         assert compute_totals(rows, "EUR", "0.19").subtotal == inv.subtotal
     assert len(invoices) == 5 and sum(r.accepted for r in sent) > 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.postgres

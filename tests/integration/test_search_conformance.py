@@ -7,7 +7,7 @@ import grpc
 import pytest
 from google.type import date_pb2
 
-from conftest import _need_postgres, fresh_postgres_database
+from databases import fresh_postgres_database, need_postgres
 from service.config import Settings, parse_database_url
 from service.server import create_server
 
@@ -26,7 +26,7 @@ def book_channel(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('search') / 'billing.db'}"
     else:
-        _need_postgres()
+        need_postgres()
         url, drop = fresh_postgres_database()
     running = create_server(Settings(listen="127.0.0.1:0", database=parse_database_url(url)))
     running.server.start()
