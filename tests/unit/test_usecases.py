@@ -1,0 +1,208 @@
+"""The invoice and numbering use cases (Invoicing, NumberingAdmin) against in-memory fakes
+(tests/unit/fakes.py): the service layer's rules, exact and fast, without a database."""
+import pytest
+
+from domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from domain.invoice import InvoiceBook, InvoiceStatus
+from domain.numbering import Numbering
+from unit.fakes import call, period, terms, use_cases
+
+
+@pytest.fixture
+def uc():
+    uc = use_cases()
+    uc.resellers.upsert(terms("r1"))
+    yield uc
+    uc.store.close()
+
+
+def events(uc) -> int:
+    return uc.store.recorder.max_notification_id() or 0
+
+
+# ---- Invoicing ---------------------------------------------------------------------------------
+def test_creating_invoices_numbers_them_gap_free_and_claims_each_period(uc):
+    first, pos1 = uc.invoicing.create("r1", period("2026-01-01", "2026-01-31"))
+    second, pos2 = uc.invoicing.create("r1", period("2026-02-01", "2026-02-28"))
+    assert [(i.number, i.sequence) for i in (first, second)] == [("1", 1), ("2", 2)] and pos2 > pos1 > 0
+    assert uc.numbering.get()[0].next_number == 3
+    book = uc.store.load(InvoiceBook.create_id("r1"), "book")
+    assert sorted(v[2] for v in book.active.values()) == ["1", "2"]
+    assert {r.number: r.status for r in uc.fake.documents.rows().values()} == {"1": "ISSUED", "2": "ISSUED"}
+
+
+def test_an_invoice_totals_its_periods_calls_by_local_date_and_pins_the_template(uc):
+    uc.ingest.record_calls([call("a", "2026-02-28T23:30:00", "1.005"),  # 1 March 00:30 in Berlin
+                            call("b", "2026-03-31T21:59:59", "2", group="AT Fixed"),
+                            call("c", "2026-03-31T22:00:00", "100")])  # 1 April 00:00 in Berlin
+    invoice, _ = uc.invoicing.create("r1", period())
+    assert [(line["destination_group"], line["calls"], line["amount"]) for line in invoice.lines] == [
+        ("AT Fixed", 1, "2.00"), ("DE Mobile", 1, "1.01")]
+    assert (invoice.subtotal, invoice.tax, invoice.total) == ("3.01", "0.57", "3.58")
+    assert invoice.template_version == 4 and invoice.bill_to["name"] == "Reseller r1"
+    assert invoice.covers_through == 1
+
+
+def test_an_empty_period_gives_a_zero_invoice(uc):
+    invoice, _ = uc.invoicing.create("r1", period())
+    assert (invoice.lines, invoice.total, invoice.status) == ([], "0.00", InvoiceStatus.ISSUED)
+
+
+def test_an_overlapping_period_names_the_other_invoice_and_uses_no_number(uc):
+    uc.invoicing.create("r1", period("2026-03-01", "2026-03-15"))
+    before = events(uc)
+    with pytest.raises(FailedPrecondition, match="invoice 1 "):
+        uc.invoicing.create("r1", period("2026-03-15", "2026-03-31"))
+    assert events(uc) == before and uc.numbering.get()[0].next_number == 2
+    assert uc.invoicing.create("r1", period("2026-03-16", "2026-03-31"))[0].number == "2"
+
+
+def test_periods_of_different_resellers_never_overlap(uc):
+    uc.resellers.upsert(terms("r2"))
+    uc.invoicing.create("r1", period())
+    assert uc.invoicing.create("r2", period())[0].number == "2"
+
+
+def test_the_same_request_id_returns_the_same_invoice_and_writes_nothing(uc):
+    first, position = uc.invoicing.create("r1", period(), request_id="req-1")
+    before = events(uc)
+    again, again_position = uc.invoicing.create("r1", period(), request_id="req-1")
+    assert (again.id, again.number, again.total) == (first.id, first.number, first.total)
+    assert events(uc) == before
+    # The first answer carries the position of the save's last event (the book's claim), a repeat
+    # the invoice's own latest event: both are read-your-writes safe, but they differ.
+    assert again_position == uc.store.positions.of(first.id) <= position
+
+
+@pytest.mark.parametrize("reseller_id,start", [("r1", "2026-04-01"), ("r2", "2026-03-01")])
+def test_a_request_id_reused_with_other_parameters_already_exists(uc, reseller_id, start):
+    uc.resellers.upsert(terms("r2"))
+    uc.invoicing.create("r1", period(), request_id="req-1")
+    with pytest.raises(AlreadyExists, match="req-1"):
+        uc.invoicing.create(reseller_id, period(start, "2026-04-30"), request_id="req-1")
+
+
+def test_a_request_id_is_at_most_255_characters(uc):
+    uc.invoicing.create("r1", period(), request_id="x" * 255)
+    with pytest.raises(InvalidArgument) as error:
+        uc.invoicing.create("r1", period("2026-04-01", "2026-04-30"), request_id="x" * 256)
+    assert error.value.field == "request_id"
+
+
+def test_creating_for_an_unknown_reseller_is_not_found_and_writes_nothing(uc):
+    before = events(uc)
+    with pytest.raises(NotFound):
+        uc.invoicing.create("nobody", period())
+    assert events(uc) == before
+
+
+def test_voiding_frees_the_period_and_keeps_the_number(uc):
+    invoice, _ = uc.invoicing.create("r1", period())
+    voided, _ = uc.invoicing.void(invoice.id, "wrong customer")
+    assert (voided.status, voided.number, voided.void_reason) == ("VOID", "1", "wrong customer")
+    assert uc.fake.documents.rows()[str(invoice.id)].status == "VOID"
+    again, _ = uc.invoicing.create("r1", period())
+    assert again.number == "2" and uc.invoicing.get(invoice.id)[0].number == "1"
+    assert uc.invoicing.id_by_number("1") == invoice.id
+
+
+def test_voiding_twice_is_a_failed_precondition(uc):
+    invoice, _ = uc.invoicing.create("r1", period())
+    uc.invoicing.void(invoice.id, "once")
+    before = events(uc)
+    with pytest.raises(FailedPrecondition, match="already void"):
+        uc.invoicing.void(invoice.id, "twice")
+    assert events(uc) == before
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "r" * 1001])
+def test_a_void_needs_a_reason_of_1_to_1000_characters(uc, reason):
+    invoice, _ = uc.invoicing.create("r1", period())
+    with pytest.raises(InvalidArgument) as error:
+        uc.invoicing.void(invoice.id, reason)
+    assert error.value.field == "reason"
+
+
+def test_voiding_an_unknown_invoice_is_not_found(uc):
+    with pytest.raises(NotFound):
+        uc.invoicing.void(Numbering.create_id(), "x")  # any id that names no invoice
+
+
+def test_late_calls_are_counted_late_and_never_change_the_invoice(uc):
+    uc.ingest.record_calls([call("a", amount="1")])
+    invoice, _ = uc.invoicing.create("r1", period())
+    result = uc.ingest.record_calls([call("late", "2026-03-20T12:00:00", "5"), call("next", "2026-04-02T12:00:00")])
+    assert (result.accepted, result.late) == (2, 1)
+    assert uc.invoicing.get(invoice.id)[0].total == invoice.total == "1.19"
+    assert uc.invoicing.calculate("r1", period())[1].subtotal == "6.00"  # the preview sees every call
+    uc.invoicing.void(invoice.id, "rebill")
+    assert uc.invoicing.create("r1", period())[0].subtotal == "6.00"  # void + create bills the late call
+
+
+def test_calls_arriving_between_reading_and_saving_are_covered_by_the_retry(uc):
+    ledger, injected = uc.fake.ledger, []
+    real_read = ledger.usage_and_watermark
+
+    def read_then_a_call_arrives(*args):
+        answer = real_read(*args)
+        if not injected:
+            injected.append(ledger.record([call("racer", amount="3")]))
+        return answer
+    ledger.usage_and_watermark = read_then_a_call_arrives
+    invoice, _ = uc.invoicing.create("r1", period())
+    assert injected[0].accepted == 1 and invoice.subtotal == "3.00" and invoice.number == "1"
+    assert uc.numbering.get()[0].next_number == 2
+
+
+def test_calculating_writes_nothing(uc):
+    uc.ingest.record_calls([call("a")])
+    before = events(uc)
+    reseller, totals = uc.invoicing.calculate("r1", period())
+    assert reseller.reseller_id == "r1" and totals.total == "1.49" and events(uc) == before
+
+
+def test_an_invoice_keeps_the_bill_to_it_was_issued_with(uc):
+    invoice, _ = uc.invoicing.create("r1", period())
+    uc.resellers.upsert(terms("r1", name="Renamed"))
+    assert uc.invoicing.get(invoice.id)[0].bill_to["name"] == "Reseller r1"
+
+
+def test_an_unknown_invoice_number_is_not_found(uc):
+    with pytest.raises(NotFound):
+        uc.invoicing.id_by_number("404")
+    with pytest.raises(InvalidArgument):
+        uc.invoicing.id_by_number("")
+
+
+# ---- NumberingAdmin --------------------------------------------------------------------------
+def test_numbering_is_the_default_until_configured(uc):
+    numbering, position = uc.numbering.get()
+    assert (numbering.pattern, numbering.next_number, position) == ("%num%", 1, 0)
+
+
+def test_a_new_pattern_and_start_number_the_next_invoice(uc):
+    numbering, position = uc.numbering.update("INV-%year%-%num%", 100001)
+    assert (numbering.pattern, numbering.next_number) == ("INV-%year%-%num%", 100001) and position > 0
+    invoice, _ = uc.invoicing.create("r1", period())
+    assert invoice.number == f"INV-{invoice.issue_date[:4]}-100001" and invoice.sequence == 100001
+    assert uc.invoicing.create("r1", period("2026-04-01", "2026-04-30"))[0].sequence == 100002
+
+
+def test_an_empty_pattern_or_zero_start_keeps_the_current_value(uc):
+    uc.numbering.update("A%num%", 10)
+    assert (uc.numbering.update("", 20)[0].pattern, uc.numbering.update("B%num%", 0)[0].next_number) == ("A%num%", 20)
+
+
+def test_a_start_below_the_next_number_is_refused(uc):
+    uc.invoicing.create("r1", period())
+    uc.invoicing.create("r1", period("2026-04-01", "2026-04-30"))
+    with pytest.raises(FailedPrecondition, match="below the next number 3"):
+        uc.numbering.update("", 2)
+    assert uc.numbering.update("", 3)[0].next_number == 3
+
+
+@pytest.mark.parametrize("pattern", ["INV", "%num%%num%", "%num%-%week%"])
+def test_an_invalid_pattern_is_refused_and_changes_nothing(uc, pattern):
+    with pytest.raises(InvalidArgument):
+        uc.numbering.update(pattern, 5)
+    assert uc.numbering.get()[1] == 0
