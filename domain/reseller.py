@@ -14,6 +14,7 @@ from domain.text import MAX_ID, MAX_TEXT, check_party, check_text
 
 from domain.ids import NAMESPACE  # noqa: E402,F401  (re-exported)
 MAX_POSTAL_CODE = 32
+HOST_ZONES = frozenset({"localtime", "posixrules", "Factory"})  # mean whatever the host says: not a reseller's zone
 MAX_TERMS_DAYS = 365
 DEFAULT_TERMS_DAYS = 30
 
@@ -29,7 +30,7 @@ PART_TWO_FIELDS = ("country_code", "postal_code", "city", "vat_category", "payme
 
 
 def valid_time_zone(zone: str) -> bool:
-    if not zone or len(zone) > 64 or zone.startswith(("/", ".")) or ".." in zone:
+    if not zone or len(zone) > 64 or zone.startswith(("/", ".")) or ".." in zone or zone in HOST_ZONES:
         return False
     try:
         ZoneInfo(zone)
@@ -65,6 +66,8 @@ class ResellerTerms:
               payment_terms_days: int = DEFAULT_TERMS_DAYS, invoice_series_id: str = "",
               credit_note_series_id: str = "") -> "ResellerTerms":
         check_text("reseller_id", reseller_id, MAX_ID, required=True)
+        if not reseller_id.isprintable():  # the ledger names resellers of calls by printable ids only
+            raise InvalidArgument("reseller_id", "contains characters that are not printable (e.g. NBSP, DEL)")
         check_party(name, address_lines, tax_id, email)
         if not is_currency(currency):
             raise InvalidArgument("currency", f"not an ISO 4217 currency code: {currency[:10]!r}")

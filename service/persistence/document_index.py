@@ -56,10 +56,15 @@ class DocumentIndex:
 
     def find(self, number: str) -> tuple[str, str] | None:
         """(document id, kind) of the document with this number, or None."""
+        row = self.numbered(number)
+        return (row.document_id, row.kind) if row else None
+
+    def numbered(self, number: str) -> IndexRow | None:
+        """The row of the document with this number, or None."""
         with self.backend.transaction(write=False) as sql:
-            rows = sql.execute("SELECT document_id, kind FROM billing_documents WHERE number = ?",
+            rows = sql.execute(f"SELECT {', '.join(IndexRow._fields)} FROM billing_documents WHERE number = ?",
                                (number,)).fetchall()
-        return (rows[0][0], rows[0][1]) if rows else None
+        return IndexRow(*rows[0]) if rows else None
 
     def active_periods(self, reseller_id: str) -> list[ActivePeriod]:
         with self.backend.transaction(write=False) as sql:

@@ -26,7 +26,8 @@ def _backend_env(db: Database) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": "service.persistence.sqlite_store:TunedSQLiteFactory",
                 "SQLITE_DBNAME": db.path, "SQLITE_LOCK_TIMEOUT": "30", "SQLITE_SYNCHRONOUS": db.synchronous,
                 "APPLICATION_RECORDER_TOPIC": "service.persistence.recorders:SQLiteBillingRecorder"}
-    return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": db.dbname,
+    return {"PERSISTENCE_MODULE": "service.persistence.postgres_store:TunedPostgresFactory",
+            "POSTGRES_DBNAME": db.dbname,
             "POSTGRES_HOST": db.host, "POSTGRES_PORT": str(db.port), "POSTGRES_USER": db.user,
             "POSTGRES_PASSWORD": db.password, "POSTGRES_POOL_SIZE": "10", "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "30", "POSTGRES_ENABLE_DB_FUNCTIONS": "n",

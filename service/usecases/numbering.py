@@ -3,7 +3,7 @@ series; each gap-free, advanced in the same atomic save as the document it numbe
 import threading
 from dataclasses import dataclass
 
-from domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from domain.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
 from domain.numbering import (BUILT_IN, DEFAULT_SERIES, INVOICES, Counter, Numbering, NumberingSeries, new_series,
                               series_uuid, validate_series_id)
 from service.event_store import EventStore
@@ -68,7 +68,10 @@ class NumberingAdmin:
         """Advance `series` for a document, refusing a number some document already has (SPEC §12:
         nothing is written and the counter does not move)."""
         number = series.peek(issue_date)
-        if self.index.find(number) is not None:
+        taken = self.index.numbered(number)
+        if taken is not None and (taken.series_id, int(taken.sequence)) == (series.series_id, series.next_number):
+            raise Conflict(f"series {series.series_id} advanced meanwhile (another process numbered {number!r})")
+        if taken is not None:
             raise FailedPrecondition(f"series {series.series_id} would number this document {number!r}, which "
                                      "another document already has; change the series' pattern or start")
         return series.take(document_id, issue_date)
