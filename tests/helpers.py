@@ -7,7 +7,8 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from billing.v1 import (invoice_pb2, invoice_pb2_grpc, numbering_pb2_grpc, reseller_pb2, reseller_pb2_grpc,
+from billing.v1 import (audit_pb2_grpc, credit_note_pb2, credit_note_pb2_grpc, invoice_pb2, invoice_pb2_grpc,
+                        numbering_pb2_grpc, payment_pb2_grpc, reseller_pb2, reseller_pb2_grpc, template_pb2_grpc,
                         types_pb2, usage_pb2, usage_pb2_grpc)
 from google.type import date_pb2
 
@@ -18,6 +19,16 @@ class Stubs:
         self.usage = usage_pb2_grpc.UsageServiceStub(channel)
         self.invoices = invoice_pb2_grpc.InvoiceServiceStub(channel)
         self.numbering = numbering_pb2_grpc.NumberingServiceStub(channel)
+        self.credit_notes = credit_note_pb2_grpc.CreditNoteServiceStub(channel)
+        self.payments = payment_pb2_grpc.PaymentServiceStub(channel)
+        self.templates = template_pb2_grpc.TemplateServiceStub(channel)
+        self.audit = audit_pb2_grpc.AuditServiceStub(channel)
+
+    def event_count(self) -> int:
+        """The log's head position (ListEvents' newest event)."""
+        from billing.v1 import audit_pb2
+        events = self.audit.ListEvents(audit_pb2.ListEventsRequest(page_size=1)).events
+        return events[0].position if events else 0
 
 
 def reseller(reseller_id="r1", name="Zürich Telecom", currency="EUR", time_zone="Europe/Berlin",
@@ -82,3 +93,15 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.01):
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def credit(stubs: Stubs, invoice_id: str, reason="correction", lines=(), request_id=""):
+    """IssueCreditNote; `lines` = [(group, amount)] ([] credits everything left)."""
+    return stubs.credit_notes.IssueCreditNote(credit_note_pb2.IssueCreditNoteRequest(
+        invoice_id=invoice_id, reason=reason, request_id=request_id,
+        lines=[credit_note_pb2.CreditNoteLine(destination_group=g, amount=a) for g, a in lines]))
+
+
+def day_proto(text: str) -> date_pb2.Date:
+    y, m, d = map(int, text.split("-"))
+    return date_pb2.Date(year=y, month=m, day=d)
