@@ -31,7 +31,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from billing.v1 import invoice_pb2, usage_pb2
-from helpers import Stubs, call, create, free_port, period, reseller, wait_until
+from helpers import Stubs, call, create, credit, free_port, period, reseller, wait_until
 
 BILLING = str(Path(sys.executable).parent / "billing")
 ROUNDS = int(os.environ.get("BILLING_CRASH_ROUNDS", "3"))
@@ -57,6 +57,8 @@ class Client:
     unknown_batches: list = field(default_factory=list)    # lists of Call protos (outcome unknown)
     acked_invoices: list = field(default_factory=list)     # (request_id, day, number, invoice_id, total)
     unknown_invoices: list = field(default_factory=list)   # (request_id, day)
+    acked_notes: list = field(default_factory=list)        # (request_id, invoice_id, number, total)
+    unknown_notes: list = field(default_factory=list)      # (request_id, invoice_id)
     unexpected: list = field(default_factory=list)         # (rpc, status, details): a failure not due to the kill
 
 
@@ -138,6 +140,20 @@ def client_loop(client: Client, stubs: Stubs, stop: threading.Event, acked: list
         with progress:
             acked[0] += 1
             progress.notify_all()
+        if d % 3 == 2 and not stop.is_set():  # every third invoice is corrected by a full credit note
+            credit_once(client, stubs, inv.invoice_id, f"{client.reseller_id}-cn-{d}", stop)
+
+
+def credit_once(client: Client, stubs: Stubs, invoice_id: str, request_id: str, stop: threading.Event) -> None:
+    try:
+        note = credit(stubs, invoice_id, reason="crash test", request_id=request_id)
+    except grpc.RpcError as e:
+        client.unknown_notes.append((request_id, invoice_id))
+        if e.code() not in EXPECTED_FAILURES:
+            client.unexpected.append(("IssueCreditNote", e.code(), e.details()))
+        stop.wait(0.02)
+        return
+    client.acked_notes.append((request_id, invoice_id, note.number, note.total))
 
 
 def run_round(server: Server, clients: list[Client], rng: random.Random) -> int:
@@ -231,11 +247,13 @@ def test_sigkill_mid_traffic_loses_no_acknowledged_write_and_leaves_a_clean_stor
 
             # (2) acknowledged invoices kept their number and total
             positions = []
+            credited = {invoice_id for c in clients for _, invoice_id, *_ in c.acked_notes + c.unknown_notes}
             for c in clients:
                 for request_id, d, number, invoice_id, total in c.acked_invoices:
                     inv = stubs.invoices.GetInvoice(invoice_pb2.GetInvoiceRequest(invoice_id=invoice_id),
                                                     timeout=RPC_TIMEOUT)
-                    assert (inv.number, inv.total, inv.status) == (number, total, invoice_pb2.INVOICE_STATUS_ISSUED)
+                    assert (inv.number, inv.total) == (number, total)
+                    assert inv.status == invoice_pb2.INVOICE_STATUS_ISSUED or invoice_id in credited
                     again = create(stubs, day(d), day(d), reseller_id=c.reseller_id, request_id=request_id)
                     assert (again.invoice_id, again.number, again.total) == (invoice_id, number, total)
                     positions.append(inv.position)
@@ -259,6 +277,25 @@ def test_sigkill_mid_traffic_loses_no_acknowledged_write_and_leaves_a_clean_stor
             # every request id maps to one listed number
             acked_numbers = {n for c in clients for _, _, n, _, _ in c.acked_invoices}
             assert acked_numbers | set(resent.values()) == {i.number for i in listed}
+
+            # (3b) acknowledged credit notes kept; unknown ones re-sent give one note per request id;
+            # their own series is gap-free and every credited invoice credited exactly once
+            note_numbers = []
+            for c in clients:
+                for request_id, invoice_id, number, total in c.acked_notes:
+                    again = credit(stubs, invoice_id, reason="crash test", request_id=request_id)
+                    assert (again.number, again.total) == (number, total)
+                    note_numbers.append(number)
+                for request_id, invoice_id in c.unknown_notes:
+                    first = credit(stubs, invoice_id, reason="crash test", request_id=request_id)
+                    second = credit(stubs, invoice_id, reason="crash test", request_id=request_id)
+                    assert first.credit_note_id == second.credit_note_id
+                    note_numbers.append(first.number)
+            sequence = sorted(int(n.removeprefix("CN-")) for n in note_numbers)
+            assert sequence == list(range(1, len(sequence) + 1)), f"gap in credit note numbers: {sequence}"
+            for invoice_id in credited:
+                inv = stubs.invoices.GetInvoice(invoice_pb2.GetInvoiceRequest(invoice_id=invoice_id))
+                assert inv.status == invoice_pb2.INVOICE_STATUS_CREDITED and inv.credited_total == inv.total
 
             # (4) no half-written invoice
             for inv in listed:
