@@ -7,12 +7,18 @@ import sys
 from service.config import ConfigError, load_settings
 
 # Admin command groups: one module under service/cli_commands/ each, exposing NAME and register(sub, common).
-COMMAND_GROUPS = ["resellers", "usage", "invoices", "numbering", "audit", "projections",
-                  "templates", "seller", "invoice_pdf"]  # invoice_pdf adds `invoices pdf`: after invoices
+# (`statement` is a single top-level command.)
+COMMAND_GROUPS = ["resellers", "usage", "invoices", "credit_notes", "payments", "statement", "numbering", "audit",
+                  "projections", "templates", "seller",
+                  "invoice_pdf"]  # invoice_pdf adds `invoices pdf|xml`: after invoices
 
-EPILOG = """exit codes: 0 ok; 1 server error; 2 usage error or INVALID_ARGUMENT; 3 calls rejected on import;
+EPILOG = """receivables: invoices are corrected by `credit-notes issue`, paid with `payments record`;
+`statement RESELLER --as-of D` shows who owes what since when; `invoices pdf --facturx` and
+`invoices xml --syntax cii|ubl` (and the same for credit notes) produce EN 16931 e-invoices.
+
+exit codes: 0 ok; 1 server error; 2 usage error or INVALID_ARGUMENT; 3 calls rejected on import;
 4 NOT_FOUND; 5 FAILED_PRECONDITION/ALREADY_EXISTS/ABORTED; 6 UNAUTHENTICATED/PERMISSION_DENIED;
-7 server unreachable"""
+7 server unreachable; 8 `audit verify` found problems"""
 
 
 def add_serve(sub) -> None:

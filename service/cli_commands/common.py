@@ -152,21 +152,25 @@ def exit_for_rpc_error(error: grpc.RpcError, client: Client) -> int:
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) and not client.reachable():
         err(f"error: cannot reach the billing server at {client.server} ({code.name}: {details})")
         return UNREACHABLE
-    violations = []
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
+    violations, preconditions = [], []
+    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION):
         try:
             status = rpc_status.from_call(error)
         except (ValueError, AttributeError):
             status = None
         for detail in status.details if status else []:
-            bad = error_details_pb2.BadRequest()
+            bad, failed = error_details_pb2.BadRequest(), error_details_pb2.PreconditionFailure()
             if detail.Unpack(bad):
                 violations += [(v.field, v.description) for v in bad.field_violations]
+            elif detail.Unpack(failed):
+                preconditions += [(v.subject, v.description) for v in failed.violations]
     if violations:
         for field, description in violations:
             err(f"error: {code.name}: {field}: {description}")
     else:
         err(f"error: {code.name}: {details}")
+    for subject, description in preconditions:  # e.g. every field an e-invoice still needs, one a line
+        err(f"  {subject}: {description}" if description else f"  {subject}")
     return EXIT_OF.get(code, SERVER_ERROR)
 
 
@@ -248,6 +252,16 @@ def fmt_date(d: date_pb2.Date) -> str:
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
 
 
+def fmt_optional_date(message, field: str) -> str:
+    """A google.type.Date field as YYYY-MM-DD, or '' when it is unset."""
+    return fmt_date(getattr(message, field)) if message.HasField(field) else ""
+
+
+def money(amount: str, currency: str) -> str:
+    """A money string with its currency, e.g. '119.00 EUR' ('' stays '')."""
+    return f"{amount} {currency}" if amount else ""
+
+
 def fmt_period(p) -> str:
     return f"{fmt_date(p.start_date)} .. {fmt_date(p.end_date)}"
 
@@ -281,17 +295,27 @@ def add_paging(p: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="fetch every page")
 
 
-def print_page(items, token: str, field: str, args, columns, row) -> None:
+def add_min_position(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--min-position", dest="min_position", type=int_range(0, 2**64 - 1), default=0, metavar="N",
+                   help="first wait (up to 5 s) until the list has applied event position N, e.g. the "
+                        "'position' a write printed: read your own writes (default 0: don't wait)")
+
+
+RIGHT = ("Total", "Tax rate", "Amount", "Credited", "Paid", "Outstanding", "Next number", "Days overdue")
+
+
+def print_page(items, token: str, field: str, args, columns, row, right: tuple[str, ...] = RIGHT) -> None:
     """The output of a List command: JSON {field: [...], next_page_token} or a table plus a next-page hint."""
     if wants_json(args):
         print_json({field: [to_dict(i) for i in items], "next_page_token": token})
         return
+    noun = field.replace("_", " ")  # credit_notes -> "no credit notes"
     if not items:
-        print(f"no {field}")
+        print(f"no {noun}")
     else:
-        print_table(columns, [row(i) for i in items], right=("Total", "Tax rate"))
+        print_table(columns, [row(i) for i in items], right=right)
     if token:
-        err(f"more {field}: repeat with --page-token {token} (or use --all)")
+        err(f"more {noun}: repeat with --page-token {token} (or use --all)")
 
 
 @contextlib.contextmanager

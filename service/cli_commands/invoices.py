@@ -4,12 +4,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from billing.v1 import invoice_pb2, invoice_pb2_grpc
 from billing.v1.types_pb2 import Period
-from service.cli_commands.common import (OK, add_paging, client_command, fetch_pages, fmt_period, fmt_timestamp,
-                                         int_range, parse_date, print_fields, print_json, print_page, print_table,
-                                         wants_json)
+from service.cli_commands.common import (OK, add_min_position, add_paging, client_command, fetch_pages,
+                                         fmt_optional_date, fmt_period, fmt_timestamp, int_range, money, parse_date,
+                                         print_fields, print_json, print_page, print_table, wants_json)
 
 NAME = "invoices"
-STATUS = {invoice_pb2.INVOICE_STATUS_ISSUED: "issued", invoice_pb2.INVOICE_STATUS_VOID: "void"}
+STATUS = {invoice_pb2.INVOICE_STATUS_ISSUED: "issued", invoice_pb2.INVOICE_STATUS_VOID: "void",
+          invoice_pb2.INVOICE_STATUS_CREDITED: "credited"}
+STATUS_OPTION = {name: number for number, name in STATUS.items()}
+PAYMENT_STATUS = {invoice_pb2.PAYMENT_STATUS_UNPAID: "unpaid", invoice_pb2.PAYMENT_STATUS_PARTIALLY_PAID:
+                  "partially-paid", invoice_pb2.PAYMENT_STATUS_SETTLED: "settled",
+                  invoice_pb2.PAYMENT_STATUS_NONE: "none"}
+PAYMENT_STATUS_OPTION = {name: number for number, name in PAYMENT_STATUS.items()}
 
 
 def register(sub, common) -> None:
@@ -35,6 +41,7 @@ def register(sub, common) -> None:
 
     p = cmds.add_parser("list", parents=[common], help="list invoices, newest first")
     p.add_argument("--reseller", default="", help="only this reseller's invoices")
+    add_receivable_filters(p)
     add_paging(p)
     p.set_defaults(func=client_command(list_))
 
@@ -42,9 +49,10 @@ def register(sub, common) -> None:
                         "substring of number, reseller name or id, an amount or a date (YYYY-MM-DD)")
     p.add_argument("query", metavar="QUERY", nargs="?", default="", help="words (quotes and operators are plain text)")
     p.add_argument("--reseller", default="", help="only this reseller's invoices")
-    p.add_argument("--status", choices=["issued", "void"], help="only invoices with this status")
+    p.add_argument("--status", choices=list(STATUS_OPTION), help="only invoices with this status")
     p.add_argument("--from", dest="issued_from", type=parse_date, metavar="YYYY-MM-DD", help="issued on or after")
     p.add_argument("--to", dest="issued_to", type=parse_date, metavar="YYYY-MM-DD", help="issued on or before")
+    add_receivable_filters(p)
     add_paging(p)
     p.set_defaults(func=client_command(search))
 
@@ -56,6 +64,21 @@ def register(sub, common) -> None:
     p = cmds.add_parser("history", parents=[common], help="the events of an invoice")
     p.add_argument("invoice_id", metavar="ID")
     p.set_defaults(func=client_command(history))
+
+
+def add_receivable_filters(p) -> None:
+    p.add_argument("--payment-status", dest="payment_status", choices=list(PAYMENT_STATUS_OPTION),
+                   help="only invoices with this payment status (none = void)")
+    p.add_argument("--overdue-on", dest="overdue_on", type=parse_date, metavar="YYYY-MM-DD",
+                   help="only invoices still owed whose due date is before this day")
+    add_min_position(p)
+
+
+def set_receivable_filters(request, args) -> None:
+    request.min_position = args.min_position
+    request.payment_status = PAYMENT_STATUS_OPTION.get(args.payment_status, 0)
+    if args.overdue_on is not None:
+        request.overdue_on.CopyFrom(args.overdue_on)
 
 
 def add_reseller_period(p) -> None:
@@ -107,27 +130,32 @@ def show(client, args) -> int:
 def list_(client, args) -> int:
     request = invoice_pb2.ListInvoicesRequest(reseller_id=args.reseller, page_size=args.page_size,
                                               page_token=args.page_token)
+    set_receivable_filters(request, args)
     items, token = fetch_pages(client, stub(client).ListInvoices, request, "invoices", args.all)
     print_page(items, token, "invoices", args,
-               ["Number", "Reseller", "Period", "Status", "Issued", "Total", "Currency", "ID"],
+               ["Number", "Reseller", "Period", "Status", "Issued", "Due", "Total", "Outstanding", "Payment",
+                "Currency", "ID"],
                lambda i: [i.number, i.reseller_id, fmt_period(i.period), STATUS.get(i.status, "?"),
-                          issue_date(i), i.total, i.currency, i.invoice_id])
+                          issue_date(i), fmt_optional_date(i, "due_date"), i.total, i.outstanding,
+                          PAYMENT_STATUS.get(i.payment_status, ""), i.currency, i.invoice_id])
     return OK
 
 
 def search(client, args) -> int:
-    status = {"issued": invoice_pb2.INVOICE_STATUS_ISSUED, "void": invoice_pb2.INVOICE_STATUS_VOID}
     request = invoice_pb2.SearchInvoicesRequest(query=args.query, reseller_id=args.reseller,
-                                                status=status.get(args.status, 0), page_size=args.page_size,
+                                                status=STATUS_OPTION.get(args.status, 0), page_size=args.page_size,
                                                 page_token=args.page_token)
+    set_receivable_filters(request, args)
     for name in ("issued_from", "issued_to"):
         if getattr(args, name) is not None:
             getattr(request, name).CopyFrom(getattr(args, name))
     items, token = fetch_pages(client, stub(client).SearchInvoices, request, "invoices", args.all)
     print_page(items, token, "invoices", args,
-               ["Number", "Reseller", "Name", "Period", "Status", "Issued", "Total", "Currency", "ID"],
+               ["Number", "Reseller", "Name", "Period", "Status", "Issued", "Due", "Total", "Outstanding", "Payment",
+                "Currency", "ID"],
                lambda i: [i.number, i.reseller_id, i.bill_to.name, fmt_period(i.period), STATUS.get(i.status, "?"),
-                          issue_date(i), i.total, i.currency, i.invoice_id])
+                          issue_date(i), fmt_optional_date(i, "due_date"), i.total, i.outstanding,
+                          PAYMENT_STATUS.get(i.payment_status, ""), i.currency, i.invoice_id])
     return OK
 
 
@@ -174,15 +202,21 @@ def output(invoice: invoice_pb2.Invoice, args) -> None:
     fields = [("Invoice", invoice.number), ("Id", invoice.invoice_id), ("Status", STATUS.get(invoice.status, "?")),
               ("Reseller", f"{invoice.reseller_id} ({invoice.bill_to.name})"), ("Period", fmt_period(invoice.period)),
               ("Issued", f"{issue_date(invoice)} ({fmt_timestamp(invoice.issued_at)})"),
-              ("Currency", invoice.currency), ("Template", f"version {invoice.template_version}")]
+              ("Due", fmt_optional_date(invoice, "due_date") or "(no due date)"),
+              ("Series", invoice.series_id), ("Currency", invoice.currency),
+              ("Template", f"version {invoice.template_version}")]
     if invoice.void_reason:
         fields.append(("Void reason", invoice.void_reason))
     print_fields(fields)
-    print_body(invoice)
+    c = invoice.currency
+    receivable = [("Credited", money(invoice.credited_total, c)), ("Paid", money(invoice.paid_total, c)),
+                  ("Outstanding", money(invoice.outstanding, c)),
+                  ("Payment status", PAYMENT_STATUS.get(invoice.payment_status, "?"))]
+    print_body(invoice, receivable if invoice.outstanding else [])  # (a first-release server sends none)
 
 
-def print_body(inv) -> None:
-    """The lines table and the totals of an Invoice or InvoiceDraft."""
+def print_body(inv, more: list[tuple[str, object]] = ()) -> None:
+    """The lines table and the totals of an Invoice or InvoiceDraft (then `more` pairs, aligned with them)."""
     print()
     if inv.lines:
         print_table(["Destination group", "Calls", "Minutes", "Amount"],
@@ -193,4 +227,4 @@ def print_body(inv) -> None:
     print()
     rate = inv.tax_rate
     print_fields([("Subtotal", f"{inv.subtotal} {inv.currency}"), (f"Tax ({rate})", f"{inv.tax} {inv.currency}"),
-                  ("Total", f"{inv.total} {inv.currency}")])
+                  ("Total", f"{inv.total} {inv.currency}"), *more])

@@ -3,7 +3,7 @@ from billing.v1 import template_pb2, template_pb2_grpc
 from service.cli_commands.common import OK, CliError, client_command, print_fields, print_json, wants_json
 
 NAME = "seller"
-FIELDS = ("name", "tax_id", "email", "bank_details")
+FIELDS = ("name", "tax_id", "email", "bank_details", "country_code", "postal_code", "city", "iban", "bic")
 
 
 def register(sub, common) -> None:
@@ -23,7 +23,13 @@ def register(sub, common) -> None:
     p.add_argument("--tax-id", dest="tax_id", help="tax / VAT id ('' clears it)")
     p.add_argument("--email", help="contact e-mail ('' clears it)")
     p.add_argument("--bank-details", dest="bank_details",
-                   help="payment details, e.g. IBAN and BIC; line breaks are kept ('' clears it)")
+                   help="payment details as printed, e.g. IBAN and BIC; line breaks are kept ('' clears it)")
+    p.add_argument("--country", dest="country_code", metavar="CC",
+                   help="ISO 3166-1 alpha-2 country, e.g. DE (needed for e-invoices; '' clears it)")
+    p.add_argument("--postal-code", dest="postal_code", help="postal code ('' clears it)")
+    p.add_argument("--city", help="city ('' clears it)")
+    p.add_argument("--iban", help="IBAN, check digits validated; the e-invoices' payment account ('' clears it)")
+    p.add_argument("--bic", help="BIC / SWIFT code ('' clears it)")
     p.set_defaults(func=client_command(set_))
 
 
@@ -40,7 +46,7 @@ def set_(client, args) -> int:
     changes = [f for f in FIELDS if getattr(args, f) is not None]
     if not changes and args.address_lines is None and not args.clear_address:
         raise CliError("nothing to change: give at least one of --name, --address-line, --clear-address, "
-                       "--tax-id, --email, --bank-details")
+                       "--tax-id, --email, --bank-details, --country, --postal-code, --city, --iban, --bic")
     seller = client.call(stub(client).GetSeller, template_pb2.GetSellerRequest())
     seller.ClearField("position")
     for field in changes:
@@ -56,5 +62,7 @@ def output(s: template_pb2.Seller, args) -> None:
     if wants_json(args):
         print_json(s)
         return
-    print_fields([("Name", s.name), ("Address", list(s.address_lines)), ("Tax ID", s.tax_id),
-                  ("E-mail", s.email), ("Bank details", s.bank_details.splitlines()), ("Position", s.position)])
+    print_fields([("Name", s.name), ("Address", list(s.address_lines)), ("Postal code", s.postal_code),
+                  ("City", s.city), ("Country", s.country_code), ("Tax ID", s.tax_id), ("E-mail", s.email),
+                  ("Bank details", s.bank_details.splitlines()), ("IBAN", s.iban), ("BIC", s.bic),
+                  ("Position", s.position)])
