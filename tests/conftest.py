@@ -9,6 +9,10 @@ from databases import fresh_postgres_database, need_postgres
 from service.config import Settings, parse_database_url
 from service.server import create_server
 
+# Every `billing serve` a test starts as a subprocess inherits this: the admin console's default
+# address (127.0.0.1:8080) is one port for the whole machine; console tests pick their own.
+os.environ.setdefault("BILLING_CONSOLE_LISTEN", "off")
+
 # CI sets this: tests marked `slow` (the full fuzz, the crash test, stress runs) run only then.
 RUN_SLOW = os.environ.get("BILLING_RUN_SLOW") == "1"
 _SLOW_DESELECTED = pytest.StashKey[int]()

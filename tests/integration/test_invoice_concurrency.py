@@ -13,7 +13,7 @@ import pytest
 
 from billing.v1 import invoice_pb2
 from domain.invoice import compute_totals
-from helpers import Stubs, call, create, free_port, reseller, send, wait_until
+from helpers import Stubs, call, create, credit, free_port, reseller, send, wait_until
 
 BILLING = str(Path(sys.executable).parent / "billing")
 
@@ -94,7 +94,7 @@ def test_calls_racing_invoice_creation_are_either_in_the_invoice_or_late(channel
 
 
 @pytest.mark.postgres
-def test_two_server_processes_on_one_postgres_number_200_invoices_gap_free(postgres_url):
+def test_two_server_processes_on_one_postgres_number_invoices_and_credit_notes_gap_free(postgres_url):
     ports = [free_port(), free_port()]
     procs = [subprocess.Popen([BILLING, "serve", "--listen", f"127.0.0.1:{p}", "--database", postgres_url],
                               stderr=subprocess.DEVNULL, env={**os.environ}) for p in ports]
@@ -105,6 +105,8 @@ def test_two_server_processes_on_one_postgres_number_200_invoices_gap_free(postg
         stubs = [Stubs(ch) for ch in channels]
         for r in range(8):
             stubs[0].resellers.UpsertReseller(reseller(f"p{r}"))
+            send(stubs[0], [call(f"p{r}-{i}", reseller_id=f"p{r}", started=f"{day(i)}T12:00:00Z", amount="1")
+                            for i in range(25)])  # one call a day: every invoice has something to credit
 
         def worker(r):  # 8 clients, alternating between the two processes, 25 invoices each
             s = stubs[r % 2]
@@ -113,6 +115,15 @@ def test_two_server_processes_on_one_postgres_number_200_invoices_gap_free(postg
             numbers = [n for batch in pool.map(worker, range(8)) for n in batch]
         assert len(numbers) == 200
         assert_gap_free(numbers)
+
+        # the credit-notes series, advanced from both processes at once, is gap-free too
+        invoices = stubs[0].invoices.ListInvoices(invoice_pb2.ListInvoicesRequest(page_size=100)).invoices
+
+        def crediting(k):
+            return [credit(stubs[k % 2], inv.invoice_id).number for inv in invoices[k::8]]
+        with ThreadPoolExecutor(8) as pool:
+            notes = [n for batch in pool.map(crediting, range(8)) for n in batch]
+        assert sorted(int(n.removeprefix("CN-")) for n in notes) == list(range(1, 101))
     finally:
         for ch in channels:
             ch.close()
