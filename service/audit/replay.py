@@ -150,3 +150,8 @@ def _check_credits(r: Replay, n: Any, inv: Invoice) -> None:
     for name, limit in (("credited_tax", inv.tax), ("credited_total", inv.total)):
         if Decimal(getattr(inv, name)) > Decimal(limit):
             r.problems.append(f"{where}: {name} {getattr(inv, name)} exceeds the invoice's {limit}")
+    # paid and credited recomputed from the events one by one (SPEC §14: audit recomputes outstanding)
+    for name, parts, key in (("paid_total", inv.payments, "amount"), ("credited_total", inv.credits, "total")):
+        recomputed = sum((Decimal(p[key]) for p in parts), Decimal(0))
+        if recomputed != Decimal(getattr(inv, name)):
+            r.problems.append(f"{where}: {name} {getattr(inv, name)} but its events add up to {recomputed}")

@@ -212,3 +212,36 @@ def test_credit_note_pdf_is_byte_identical_and_says_what_it_credits(stubs):
     assert code_of(stubs.credit_notes.RenderCreditNotePdf, credit_note_pb2.RenderCreditNotePdfRequest(
         credit_note_id=note.credit_note_id, format=7)) == grpc.StatusCode.INVALID_ARGUMENT
     assert types_pb2.PDF_FORMAT_PLAIN  # the enum exists
+
+
+def test_audit_verify_is_clean_after_credits_series_and_payments_and_names_a_tampered_credit_note(
+        stubs, database_url):
+    from billing.v1 import audit_pb2, numbering_pb2, payment_pb2
+    from helpers import day_proto
+    stubs.numbering.UpsertSeries(numbering_pb2.UpsertSeriesRequest(
+        series_id="cn-x", kind=numbering_pb2.DOCUMENT_KIND_CREDIT_NOTE, pattern="X-%num%"))
+    stubs.resellers.UpsertReseller(reseller(credit_note_series_id="cn-x"))
+    inv = invoice(stubs)
+    stubs.payments.RecordPayment(payment_pb2.RecordPaymentRequest(
+        invoice_id=inv.invoice_id, amount="5", received_on=day_proto("2026-04-01")))
+    credit(stubs, inv.invoice_id, lines=[("Germany Fixed", "1.00")])
+    credit(stubs, inv.invoice_id)
+
+    def verdict():
+        last = None
+        for last in stubs.audit.VerifyStore(audit_pb2.VerifyStoreRequest()):
+            pass
+        return last
+    clean = verdict()
+    assert clean.done and clean.ok, list(clean.problems)
+    tamper = "UPDATE billing_documents SET number = 'X-99' WHERE number = 'X-2'"
+    if database_url.startswith("sqlite"):
+        import sqlite3
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+            db.execute(tamper)
+    else:
+        import psycopg
+        with psycopg.connect(database_url, autocommit=True) as db:
+            db.execute(tamper)
+    found = verdict()
+    assert not found.ok and any("credit note 'X-2'" in p for p in found.problems)
