@@ -36,6 +36,8 @@ from google.type import date_pb2  # noqa: E402
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
 BILLING = str(VENV_BIN / "billing")
+# The servers measured here serve no admin console (its default port is one per machine).
+os.environ.setdefault("BILLING_CONSOLE_LISTEN", "off")
 DEFAULT_POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MAX_MESSAGE = 64 * 1024 * 1024
 CHANNEL_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE), ("grpc.max_receive_message_length", MAX_MESSAGE)]

@@ -52,6 +52,13 @@ class EventStore(Application):
         except AggregateNotFoundError:
             return None
 
+    def read(self, aggregate_id: UUID) -> Any:
+        """The aggregate for reading only (the cached object itself, not a copy): never mutate it."""
+        try:
+            return self.repository.get(aggregate_id, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+
     def events_of(self, aggregate_id: UUID) -> list:
         return list(self.events.get(aggregate_id))
 

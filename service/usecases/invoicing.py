@@ -44,8 +44,7 @@ class Invoicing:
     def create(self, reseller_id: str, period: Period, request_id: str = "") -> tuple[Invoice, int]:
         check_text("request_id", request_id, MAX_REQUEST_ID)
         key = f"request:{request_id}" if request_id else f"auto:{uuid4().hex}"
-        with self.counter_lock:
-            return retrying(lambda: self._create(key, request_id, reseller_id, period))
+        return retrying(lambda: self._create(key, request_id, reseller_id, period))
 
     def _create(self, key: str, request_id: str, reseller_id: str, period: Period) -> tuple[Invoice, int]:
         invoice_id = invoice_uuid(key)
@@ -63,6 +62,12 @@ class Invoicing:
         terms, reseller_id = reseller.terms, reseller.reseller_id
         usage, covers_through = self.ledger.usage_and_watermark(reseller_id, period.start, period.end)
         totals = compute_totals(usage, terms.currency, terms.tax_rate)
+        with self.counter_lock:  # only the numbering part queues: other resellers' reads run meanwhile
+            return self._number_and_save(key, request_id, invoice_id, reseller, period, usage, covers_through,
+                                         totals)
+
+    def _number_and_save(self, key, request_id, invoice_id, reseller, period, usage, covers_through, totals):
+        terms, reseller_id = reseller.terms, reseller.reseller_id
         book = self.store.load_or_none(InvoiceBook.create_id(reseller_id)) or InvoiceBook(reseller_id)
         series_id = self.numbering.series_for(DocumentKind.INVOICE, terms.invoice_series_id, "invoice_series_id")
         series = self.numbering.counter(series_id)

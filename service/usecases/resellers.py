@@ -1,4 +1,5 @@
 """Resellers (SPEC §3): register and change terms; read them."""
+from domain.errors import NotFound
 from domain.numbering import DocumentKind
 from domain.reseller import Reseller, ResellerTerms, reseller_uuid
 from domain.text import MAX_ID
@@ -39,7 +40,11 @@ class Resellers:
         return retrying(attempt)
 
     def get(self, reseller_id: str) -> Reseller:
-        return self.store.load(reseller_uuid(reseller_id), f"reseller {reseller_id[:MAX_ID]!r}")
+        """The reseller for reading (callers never mutate it: upsert loads its own copy)."""
+        reseller = self.store.read(reseller_uuid(reseller_id))
+        if reseller is None:
+            raise NotFound(f"reseller {reseller_id[:MAX_ID]!r} not found")
+        return reseller
 
     def get_with_position(self, reseller_id: str) -> tuple[Reseller, int]:
         reseller = self.get(reseller_id)

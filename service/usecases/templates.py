@@ -80,7 +80,7 @@ class Templates:
 
     def default_version(self) -> int:
         """The catalogue's default (0 = built-in); pinned on each new document."""
-        catalog = self.store.load_or_none(CATALOG_ID)
+        catalog = self.store.read(CATALOG_ID)
         return catalog.default_version if catalog is not None else BUILTIN_VERSION
 
     def require(self, version: int) -> None:
