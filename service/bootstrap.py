@@ -5,9 +5,13 @@ projection runner and the gRPC server, and stops each of them. Nothing else cons
                  EventStore + persistence ────┼─► use cases ──► servicers ──► grpc.Server
                  ProjectionRunner ────────────┘
 """
+import ipaddress
+import logging
+import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health
@@ -35,6 +39,7 @@ from service.usecases.resellers import Resellers
 from service.usecases.store_audit import StoreAudit
 from service.usecases.templates import Templates
 
+log = logging.getLogger("billing.server")
 INGEST_THREADS = 8  # storing threads; each stream keeps at most one batch in flight
 RENDER_WORKERS = 2
 
@@ -104,3 +109,67 @@ def create_server(settings: Settings) -> System:
     port = edge.open_ports(server)  # TLS when configured; /metrics when configured
     serving(health_servicer)  # the store is open: serving
     return System(server, port, store, runner, use_cases, health_servicer, edge, [ingest_writer, rpc_executor])
+
+
+# ---- the admin console (SPEC §16): `serve` starts it after the gRPC server, stops it first -----------
+class ConsoleStartError(Exception):
+    """The console cannot be served; the message is one line naming --console-listen."""
+
+
+def start_console(system: System, settings: Settings):
+    """Serve the admin console on settings.console_listen as a client of this server's own gRPC port.
+
+    Returns the running ConsoleServer (`stop()` it before the gRPC server), or None when the console
+    is off. Raises ConsoleStartError when the address cannot be bound. `create_server` (used by the
+    tests) never starts it: only `billing serve` does.
+    """
+    if not settings.console_listen:
+        return None
+    from service.console.server import ConsoleServer, ConsoleSettings  # web libraries only when served
+    root = Path(settings.tls_cert).read_bytes() if settings.tls_cert else None
+    console = ConsoleServer(ConsoleSettings(
+        listen=settings.console_listen, grpc_target=loopback_target(settings.listen, system.port),
+        auth_enabled=bool(settings.tokens_file), secret=settings.console_secret,
+        tls_cert=settings.tls_cert, tls_key=settings.tls_key,
+        grpc_root_cert=root, grpc_server_name=certificate_name(settings.tls_cert) if root else None))
+    try:
+        port = console.start()
+    except OSError as e:
+        reason = (e.strerror or str(e)).removeprefix("console: ")
+        raise ConsoleStartError(f"--console-listen / BILLING_CONSOLE_LISTEN: {reason}") from None
+    scheme = "https" if settings.tls_cert and settings.tls_key else "http"
+    host = settings.console_listen.rpartition(":")[0]
+    log.info("admin console on %s://%s:%d/ (%s)", scheme, host, port,
+             "sign-in with a token" if settings.tokens_file else "no sign-in: authentication off")
+    return console
+
+
+def loopback_target(listen: str, port: int) -> str:
+    """Where the console reaches this server: 127.0.0.1 when it listens on every or a loopback address,
+    else the one address it listens on."""
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"127.0.0.1:{port}" if host in ("", "*", "localhost") else f"{host}:{port}"
+    if address.is_unspecified or address.is_loopback:
+        return f"[::1]:{port}" if address == ipaddress.ip_address("::1") else f"127.0.0.1:{port}"
+    return f"[{host}]:{port}" if address.version == 6 else f"{host}:{port}"
+
+
+def certificate_name(cert_file: str) -> str | None:
+    """A DNS name the server certificate is valid for (localhost preferred), for the console's TLS
+    check of the loopback gRPC connection; None when it names none (then the target's address is used)."""
+    try:
+        decoded = ssl._ssl._test_decode_cert(cert_file)  # noqa: SLF001 - stdlib PEM reader, no extra dependency
+    except (AttributeError, OSError, ValueError, ssl.SSLError):
+        return None
+    names = [value for kind, value in decoded.get("subjectAltName", ()) if kind == "DNS"]
+    if "localhost" in names:
+        return "localhost"
+    if any(kind == "IP Address" and value == "127.0.0.1" for kind, value in decoded.get("subjectAltName", ())):
+        return None
+    if names:
+        return names[0].replace("*.", "console.", 1)
+    common = [value for rdn in decoded.get("subject", ()) for key, value in rdn if key == "commonName"]
+    return common[0] if common else None

@@ -34,6 +34,8 @@ def add_serve(sub) -> None:
                         "(env BILLING_SQLITE_SYNCHRONOUS, default NORMAL)")
     p.add_argument("--metrics-listen", dest="metrics_listen",
                    help="HOST:PORT serving Prometheus /metrics (env BILLING_METRICS_LISTEN, default off)")
+    p.add_argument("--console-listen", dest="console_listen",
+                   help="HOST:PORT of the admin console, or off (env BILLING_CONSOLE_LISTEN, default 127.0.0.1:8080)")
     p.set_defaults(func=run_serve)
 
 

@@ -31,6 +31,10 @@ class Settings:
     grace_seconds: float = 10.0
     workers: int = 16
     metrics_listen: str | None = None  # HOST:PORT of the Prometheus /metrics endpoint; None = off
+    # The admin console (SPEC §16). load_settings defaults it to 127.0.0.1:8080; None = off (also the
+    # default of a Settings built in code, e.g. by tests: create_server never starts the console).
+    console_listen: str | None = None
+    console_secret: bytes | None = None  # session signing key; None = random per start
 
 
 SERVER_SETTINGS = {  # flag name -> environment variable
@@ -38,7 +42,10 @@ SERVER_SETTINGS = {  # flag name -> environment variable
     "tokens_file": "BILLING_TOKENS_FILE", "tls_cert": "BILLING_TLS_CERT", "tls_key": "BILLING_TLS_KEY",
     "grace_seconds": "BILLING_GRACE_SECONDS", "metrics_listen": "BILLING_METRICS_LISTEN",
     "sqlite_synchronous": "BILLING_SQLITE_SYNCHRONOUS",
+    "console_listen": "BILLING_CONSOLE_LISTEN", "console_secret": "BILLING_CONSOLE_SECRET",
 }
+CONSOLE_LISTEN_DEFAULT = "127.0.0.1:8080"
+CONSOLE_SECRET_MIN = 16  # characters of BILLING_CONSOLE_SECRET
 
 
 def parse_database_url(url: str) -> Database:
@@ -124,4 +131,31 @@ def load_settings(flags: dict, environ=os.environ) -> Settings:
             parse_listen(metrics)
         except ConfigError:
             raise ConfigError(f"BILLING_METRICS_LISTEN / --metrics-listen: want HOST:PORT, got {metrics!r}") from None
-    return Settings(listen, database, tokens, cert, key, grace, metrics_listen=metrics)
+    console_listen, console_secret = console_settings(pick, tokens)
+    return Settings(listen, database, tokens, cert, key, grace, metrics_listen=metrics,
+                    console_listen=console_listen, console_secret=console_secret)
+
+
+def console_settings(pick, tokens: str | None) -> tuple[str | None, bytes | None]:
+    """The console's address (None = "off") and session secret (None = random per start), validated.
+
+    The secret comes from the environment only (BILLING_CONSOLE_SECRET): a flag would show it in `ps`.
+    """
+    listen = str(pick("console_listen", "") or "").strip() or CONSOLE_LISTEN_DEFAULT
+    if listen.lower() == "off":
+        listen = None
+    else:
+        try:
+            parse_listen(listen)
+        except ConfigError:
+            raise ConfigError(f"BILLING_CONSOLE_LISTEN / --console-listen: want HOST:PORT or off, got {listen!r}") \
+                from None
+        if not tokens and not is_loopback(listen):
+            raise ConfigError(f"--console-listen {listen} is not a loopback address: refusing to serve the console "
+                              "without authentication; give --tokens-file / BILLING_TOKENS_FILE (or "
+                              "--console-listen off)")
+    secret = str(pick("console_secret", "") or "")
+    if secret and len(secret) < CONSOLE_SECRET_MIN:
+        raise ConfigError(f"BILLING_CONSOLE_SECRET: use at least {CONSOLE_SECRET_MIN} characters "
+                          "(a long random string shared by the servers behind one console address)")
+    return listen, secret.encode() if secret else None

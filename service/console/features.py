@@ -31,14 +31,20 @@ NEEDS: dict[str, Need] = {
     "cii_xml": Need(("InvoiceService.ExportDocumentXml",), enums=(
         ("ExportDocumentXmlRequest", "syntax", "XML_SYNTAX_CII"),)),
     "record_payment": Need(("PaymentService.RecordPayment",)),
+    "record_refund": Need(("PaymentService.RecordRefund",)),
     "list_payments": Need(("PaymentService.ListPayments",)),
     "credit_note": Need(("CreditNoteService.IssueCreditNote",)),
     "list_credit_notes": Need(("CreditNoteService.ListCreditNotes",)),
     "credit_note_pdf": Need(("CreditNoteService.RenderCreditNotePdf",)),
+    "credit_note_facturx": Need(("CreditNoteService.RenderCreditNotePdf",), enums=(
+        ("RenderCreditNotePdfRequest", "format", "PDF_FORMAT_FACTURX"),)),
+    "credit_note_xml": Need(("InvoiceService.ExportDocumentXml",), fields=("ExportDocumentXmlRequest.credit_note_id",)),
     # columns that appear with later releases
     "payment_status": Need(fields=("Invoice.payment_status",)),
     "due_date": Need(fields=("Invoice.due_date",)),
     "outstanding": Need(fields=("Invoice.outstanding",)),
+    "payment_filter": Need(fields=("ListInvoicesRequest.payment_status", "SearchInvoicesRequest.payment_status")),
+    "overdue_filter": Need(fields=("ListInvoicesRequest.overdue_on", "SearchInvoicesRequest.overdue_on")),
     # reseller tabs and settings
     "statement": Need(("PaymentService.GetResellerStatement",)),
     "series": Need(("NumberingService.ListSeries",)),

@@ -15,7 +15,7 @@ from service.console.formats import FormError, lines_of
 class Spec:
     name: str
     label: str
-    kind: str = "text"  # text | lines | textarea | email | number | enum
+    kind: str = "text"  # text | lines | textarea | email | number | enum | series (a numbering series id)
     required: bool = False
     hint: str = ""
 
@@ -32,8 +32,8 @@ RESELLER = (
     Spec("tax_rate", "Tax rate", required=True, hint="Decimal, e.g. 0.19"),
     Spec("vat_category", "VAT category", "enum"),
     Spec("payment_terms_days", "Payment terms (days)", "number", hint="0–365; empty keeps the current value"),
-    Spec("invoice_series_id", "Invoice series", hint="Empty = built-in series"),
-    Spec("credit_note_series_id", "Credit note series", hint="Empty = built-in series"),
+    Spec("invoice_series_id", "Invoice series", "series", hint="Numbers this reseller's invoices"),
+    Spec("credit_note_series_id", "Credit note series", "series", hint="Numbers this reseller's credit notes"),
 )
 
 SELLER = (
@@ -49,6 +49,18 @@ def present(specs, message_class) -> list[Spec]:
     """The specs whose field exists on `message_class` in this release."""
     names = message_class.DESCRIPTOR.fields_by_name
     return [s for s in specs if s.name in names]
+
+
+SERIES_KIND = {"invoice_series_id": "DOCUMENT_KIND_INVOICE", "credit_note_series_id": "DOCUMENT_KIND_CREDIT_NOTE"}
+
+
+def series_options(series: list, spec: Spec, current: str) -> list[tuple[str, str]]:
+    """(series_id, label) of the series of the kind `spec` chooses; the current value stays choosable."""
+    options = [(s.series_id, f"{s.series_id} ({s.pattern})") for s in series
+               if s.DESCRIPTOR.fields_by_name["kind"].enum_type.values_by_number[s.kind].name == SERIES_KIND[spec.name]]
+    if current and current not in {value for value, _ in options}:
+        options.append((current, current))
+    return options
 
 
 def enum_options(message_class, spec: Spec) -> list[tuple[str, str]]:

@@ -29,6 +29,7 @@ class Session:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     flash: str = ""
     dirty: bool = True  # needs a Set-Cookie on the response
+    position: int = 0  # event-store position of this user's latest write: lists wait for it (read your writes)
 
     @property
     def can_write(self) -> bool:
@@ -45,6 +46,10 @@ class Session:
 
     def say(self, message: str) -> None:
         self.flash, self.dirty = message, True
+
+    def wrote(self, position: int) -> None:
+        if position > self.position:
+            self.position, self.dirty = position, True
 
 
 class SessionCodec:
@@ -66,7 +71,8 @@ class SessionCodec:
             self._revoked[session.csrf] = now
 
     def dumps(self, session: Session) -> str:
-        return self.serializer.dumps({"t": session.token, "r": session.role, "c": session.csrf, "f": session.flash})
+        return self.serializer.dumps({"t": session.token, "r": session.role, "c": session.csrf, "f": session.flash,
+                                      "p": session.position})
 
     def loads(self, value: str | None) -> Session:
         if value:
@@ -74,7 +80,9 @@ class SessionCodec:
                 data = self.serializer.loads(value, max_age=SESSION_HOURS * 3600)
                 if data["c"] in self._revoked:
                     return Session()
-                return Session(data["t"], data["r"], data["c"], data.get("f", ""), dirty=False)
+                position = data.get("p", 0)
+                return Session(data["t"], data["r"], data["c"], data.get("f", ""), dirty=False,
+                               position=position if isinstance(position, int) and position > 0 else 0)
             except (BadSignature, KeyError, TypeError):
                 pass
         return Session()

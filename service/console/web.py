@@ -4,6 +4,7 @@ A view is a plain function `view(ctx, **path_params) -> Response`, registered wi
 `routes.get(path)` or `routes.post(path, write=...)`. It runs in a worker thread (gRPC calls
 block) and reaches the data only through `ctx.call` / `ctx.stream`.
 """
+import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -26,6 +27,9 @@ PAGE_HEADERS = {
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff"}
 
 
+WRITE_VERBS = ("Upsert", "Create", "Update", "Upload", "Set", "Void", "Record", "Issue")
+
+
 class Forbidden(Exception):
     """Answer 403 with this message; nothing was changed."""
 
@@ -43,7 +47,24 @@ class Ctx:
         return self.request.query_params
 
     def call(self, service: str, method: str, request=None, **fields):
-        return self.console.api.call(self.session.token or None, service, method, request, **fields)
+        """A unary call with the user's token. Reads that take `min_position` wait for this user's latest
+        write (a list shows the payment just recorded); a write's `position` is remembered for that."""
+        if request is None:
+            request = self.new(service, method, **fields)
+        asked = request.min_position if "min_position" in request.DESCRIPTOR.fields_by_name else None
+        if asked is not None and asked < self.session.position:
+            request.min_position = self.session.position
+        try:
+            response = self.console.api.call(self.session.token or None, service, method, request)
+        except ApiError as e:  # a remembered position this store never reaches (e.g. a fresh database): forget it
+            if e.code != grpc.StatusCode.DEADLINE_EXCEEDED or asked is None or request.min_position == asked:
+                raise
+            self.session.position, self.session.dirty = 0, True
+            request.min_position = asked
+            response = self.console.api.call(self.session.token or None, service, method, request)
+        if method.startswith(WRITE_VERBS) and "position" in response.DESCRIPTOR.fields_by_name:
+            self.session.wrote(response.position)
+        return response
 
     def render_call(self, service: str, method: str, **fields):
         """A call that renders a document (PDF, XML): a longer deadline."""
@@ -100,6 +121,7 @@ class Routes:
 
 def endpoint(console, view, write: bool, public: bool):
     async def handle(request: Request) -> Response:
+        started = time.perf_counter()
         session = console.codec.loads(request.cookies.get(COOKIE))
         if not console.settings.auth_enabled:
             session.role = "admin"  # no tokens file: no sign-in, everyone is admin (loopback only)
@@ -125,6 +147,8 @@ def endpoint(console, view, write: bool, public: bool):
         response.headers.update(COMMON_HEADERS)
         if session.dirty:
             store_cookie(response, console, session)
+        # the page's server time (W3C Server-Timing): browsers' dev tools and bench/console_pages.py read it
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         return response
     return handle
 

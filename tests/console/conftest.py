@@ -1,6 +1,7 @@
 """Console fixtures: a real gRPC server (with and without a tokens file) and a console client for it."""
 import re
 import warnings
+from html.parser import HTMLParser
 
 import grpc
 import pytest
@@ -133,3 +134,44 @@ def api(grpc_server):
     stubs.templates = template_pb2_grpc.TemplateServiceStub(authed)
     yield stubs
     channel.close()
+
+
+WRITE_LABELS = frozenset({"Create Reseller", "Create Invoice", "Edit", "Save", "Calculate", "Make default",
+                          "Upload as default", "Void", "Void invoice", "Record payment", "Credit note",
+                          "Issue credit note", "Record refund", "Save series"})
+
+
+class Controls(HTMLParser):
+    """The write controls of a page: POST forms (other than sign-out) and buttons, links or summaries
+    labelled like a write action. Field labels such as "Credit note series" are text, not controls."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+        self._open: list[tuple[str, list[str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "get").lower() == "post" and attrs.get("action") != "/signout":
+            self.found.append(f"POST form {attrs.get('action')}")
+        if tag in ("button", "a", "summary"):
+            self._open.append((tag, []))
+        if tag == "input" and (attrs.get("type") or "") == "submit":
+            self.found.append(f"submit input {attrs.get('value')}")
+
+    def handle_data(self, data):
+        for _, parts in self._open:
+            parts.append(data)
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1][0] == tag:
+            _, parts = self._open.pop()
+            label = " ".join("".join(parts).split())
+            if label in WRITE_LABELS:
+                self.found.append(f"{tag} {label!r}")
+
+
+def write_controls(html: str) -> list[str]:
+    parser = Controls()
+    parser.feed(html)
+    return parser.found

@@ -77,12 +77,12 @@ class Stack:
         return self.driver.find_element(By.XPATH, f"//*[(self::button or self::a or self::summary) and "
                                                   f"normalize-space()='{text}']")
 
-    def press(self, text):
-        """Click a button or link that loads a page, and wait until the new page is there."""
+    def press(self, text, element=None):
+        """Click a button or link (or `element`) that loads a page, and wait until the new page is there."""
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
         old = self.find("html")
-        self.button(text).click()
+        (element or self.button(text)).click()
         WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(old))
         WebDriverWait(self.driver, 15).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
@@ -187,6 +187,57 @@ def test_admin_seed_flow(stack):
     s.shot("1-resellers")
 
 
+def test_record_payment_and_credit_note(stack):
+    """On the invoice of the seed flow (89.25 EUR): a partial payment, then a partial credit note."""
+    s = stack
+    s.sign_in(ADMIN)
+    invoice = s.invoices()[-1]  # the seed flow's March invoice
+    s.open(f"/invoices/{invoice.invoice_id}")
+    assert "Unpaid" in s.text() and s.has_button("Factur-X PDF") and s.has_button("UBL XML")
+    s.button("Record payment").click()  # opens the form (a <details>: works without JavaScript)
+    amount = s.find("#pay-amount")
+    assert amount.get_attribute("value") == "89.25"  # the outstanding amount, ready to confirm
+    amount.clear()
+    amount.send_keys("50.00")
+    s.set_date("#pay-date", "2026-04-15")
+    s.find("#pay-ref").send_keys("SEPA 2026-04-15 Zürich")
+    s.press("Record payment", s.find("#action-payment button[type=submit]"))
+    assert "Payment of 50.00 EUR recorded" in s.text() and "Partially paid" in s.text()
+    assert "SEPA 2026-04-15 Zürich" in s.find("#payments").text
+
+    s.button("Credit note").click()
+    s.find("#cn-reason").send_keys("Germany Fixed calls re-rated")
+    s.find("input[aria-label='Credit for Germany Fixed']").send_keys("30.00")  # more than the line: refused
+    s.press("Issue credit note")
+    assert "too much" in s.text() and s.find("#cn-reason").get_attribute("value") == "Germany Fixed calls re-rated"
+    field = s.find("input[aria-label='Credit for Germany Fixed']")
+    assert field.get_attribute("value") == "30.00"  # the typed values are kept beside the error
+    field.clear()
+    field.send_keys("5.00")
+    s.press("Issue credit note")
+    assert "Credit note CN-1 issued: 5.95 EUR" in s.text()  # 5.00 + 19 % tax
+    assert "CN-1" in s.find("#credit-notes").text
+    stored = s.api.invoices.GetInvoice(invoice_pb2.GetInvoiceRequest(invoice_id=invoice.invoice_id))
+    assert (stored.paid_total, stored.credited_total, stored.outstanding) == ("50.00", "5.95", "33.30")
+    s.shot("10-invoice-payments-credit-notes")
+    s.shot("11-invoice-payments-credit-notes-narrow", width=420)
+    s.button("Record payment").click()
+    s.shot("12-invoice-record-payment-form")
+
+    s.press("Factur-X PDF")  # the seller's and the reseller's e-invoice details are not there yet
+    alert = s.find("#page-error").text
+    assert "cannot be produced" in alert and "Seller › Country code" in alert and "Bill to › Country code" in alert
+    s.shot("17-invoice-einvoice-missing-details")
+
+    s.open("/resellers/r1/statement")
+    assert "33.30" in s.find("#statement-balance").text and "Aging" in s.text()
+    s.shot("13-statement")
+    s.shot("14-statement-narrow", width=420)
+    s.open("/resellers/r1/invoices")
+    assert "Partially paid" in s.find("#invoices").text
+    s.shot("15-reseller-invoices")
+
+
 def test_template_upload_view_source_and_preview(stack, tmp_path):
     s = stack
     s.sign_in(ADMIN)
@@ -222,7 +273,13 @@ def test_numbering_pattern_applies_to_the_next_invoice(stack):
     start.send_keys("500")
     s.press("Save")
     assert "next number 500" in s.text()
+    s.find("#s-id").send_keys("eu-2026")
+    s.find("#s-pattern").send_keys("EU-%year%-%num%")
+    s.find("#s-start").send_keys("1000")
+    s.press("Save series")
+    assert "Series eu-2026 saved" in s.text() and "EU-%year%-%num%" in s.find("#series").text
     s.shot("5-options")
+    s.shot("16-options-narrow", width=420)
     s.open("/resellers/r1/invoices?create=1")
     s.set_date("#period-start", "2026-04-01")
     s.set_date("#period-end", "2026-04-30")
@@ -239,6 +296,9 @@ def test_seller_and_audit_screens(stack):
     s.find("#f-name").send_keys("Switchboard Networks GmbH")
     s.find("#f-address_lines").send_keys("Hauptstrasse 5\n10115 Berlin")
     s.find("#f-tax_id").send_keys("DE123456788")
+    for name, value in (("postal_code", "10115"), ("city", "Berlin"), ("country_code", "DE"),
+                        ("iban", "DE89370400440532013000"), ("bic", "COBADEFFXXX")):
+        s.find(f"#f-{name}").send_keys(value)
     s.press("Save")
     assert "Seller details saved" in s.text()
     s.shot("6-seller")
@@ -252,9 +312,10 @@ def test_auditor_is_read_only(stack):
     s.sign_in(AUDITOR)
     invoice_id = s.invoices()[0].invoice_id
     for path in ("/resellers", "/resellers/r1/invoices", f"/invoices/{invoice_id}", "/settings/customize",
-                 "/settings/options", "/seller"):
+                 "/settings/options", "/seller", "/resellers/r1/statement"):
         s.open(path)
-        for label in ("Create Reseller", "Create Invoice", "Edit", "Save", "Void", "Make default", "Upload as default"):
+        for label in ("Create Reseller", "Create Invoice", "Edit", "Save", "Void", "Make default", "Upload as default",
+                      "Record payment", "Credit note", "Issue credit note", "Record refund", "Save series"):
             assert not s.has_button(label), (path, label)
     assert "read-only" in s.text().lower()
     csrf = s.find("input[name=csrf]").get_attribute("value")

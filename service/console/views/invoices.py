@@ -1,6 +1,7 @@
 """A reseller's Invoices tab: the list newest first, search, and Create Invoice (Calculate / Save)."""
 import uuid
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from service.console.api import ApiError
 from service.console.formats import FormError, parse_date, seg, today_in
@@ -48,11 +49,30 @@ def create_invoice(ctx: Ctx, rid: str):
                         flash=f"Invoice {invoice.number} issued: {invoice.total} {invoice.currency}.")
 
 
+PAYMENT_FILTERS = (("", "All"), ("unpaid", "Unpaid"), ("partially_paid", "Partially paid"), ("settled", "Settled"),
+                   ("overdue", "Overdue"))
+
+
+def payment_filter(ctx: Ctx, reseller) -> tuple[str, dict]:
+    """The chosen payment filter and its request fields (payment_status, or overdue_on = today there)."""
+    chosen = ctx.query.get("payment", "")
+    features = ctx.console.features
+    if chosen == "overdue" and features.overdue_filter:
+        return chosen, {"overdue_on": parse_date(today_in(reseller.time_zone).isoformat(), "payment")}
+    value = ctx.console.api.catalog.enum_value("ListInvoicesRequest", "payment_status",
+                                               f"PAYMENT_STATUS_{chosen.upper()}") if chosen else None
+    if value and features.payment_filter:
+        return chosen, {"payment_status": value}
+    return "", {}
+
+
 def render_tab(ctx: Ctx, reseller, status: int = 200, **values):
+    """One page of the list (PAGE_SIZE rows, newest first) with a link to the next page, as the API pages."""
     query = ctx.query.get("q", "").strip()
     after = ctx.query.get("after", "")
+    chosen, filters = payment_filter(ctx, reseller)
     common = {"reseller_id": reseller.reseller_id, "page_size": PAGE_SIZE, "page_token": ctx.query.get("page", ""),
-              "min_position": int(after) if after.isdigit() else 0}
+              "min_position": int(after) if after.isdigit() else 0, **filters}
     list_error = ""
     try:
         if query:
@@ -62,6 +82,14 @@ def render_tab(ctx: Ctx, reseller, status: int = 200, **values):
         invoices, next_page = page.invoices, page.next_page_token
     except ApiError as e:
         invoices, next_page, list_error = [], "", e.message
+    kept = {k: v for k, v in (("q", query), ("payment", chosen)) if v}
+    next_url = "?" + urlencode({**kept, "page": next_page}) if next_page else ""
+    first_url = ("?" + urlencode(kept)) if kept else "?"
+    features = ctx.console.features
+    filters_offered = [f for f in PAYMENT_FILTERS
+                       if not f[0] or (features.overdue_filter if f[0] == "overdue" else features.payment_filter)]
     return ctx.render("reseller_invoices.html", status=status, title=reseller.name, nav="resellers", tab="invoices",
-                      reseller=reseller, invoices=invoices, next_page=next_page, query=query,
+                      reseller=reseller, invoices=invoices, next_url=next_url, first_url=first_url, page_size=PAGE_SIZE,
+                      paged=bool(ctx.query.get("page")), query=query, payment=chosen,
+                      payment_filters=filters_offered if len(filters_offered) > 1 else [],
                       list_error=list_error, **values)

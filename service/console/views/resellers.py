@@ -12,6 +12,9 @@ routes = Routes()
 fallback = Routes()  # served after every other module's routes: /resellers/{rid:path} would shadow them
 
 
+BUILT_IN_SERIES = {"invoice_series_id": "invoices", "credit_note_series_id": "credit-notes"}  # SPEC §12
+
+
 def reseller_class(ctx: Ctx):
     return ctx.console.api.catalog.request_class("ResellerService", "UpsertReseller")
 
@@ -29,7 +32,7 @@ def list_resellers(ctx: Ctx):
 
 @routes.get("/resellers/new", write=True)
 def new_reseller(ctx: Ctx):
-    return edit_form(ctx, None, {"currency": "EUR", "time_zone": "UTC", "tax_rate": "0.19"})
+    return edit_form(ctx, None, {"currency": "EUR", "time_zone": "UTC", "tax_rate": "0.19", **BUILT_IN_SERIES})
 
 
 @routes.post("/resellers/new")
@@ -74,6 +77,15 @@ def edit_form(ctx: Ctx, reseller, values: dict, error: str = "", errors: dict | 
     cls = reseller_class(ctx)
     specs = fields.present(fields.RESELLER, cls)
     options = {s.name: fields.enum_options(cls, s) for s in specs if s.kind == "enum"}
+    if ctx.console.features.series and any(s.kind == "series" for s in specs):
+        try:
+            series = ctx.call("NumberingService", "ListSeries", page_size=500).series
+        except ApiError:
+            series = []  # the inputs stay free text
+        for spec in specs:
+            if spec.kind == "series" and series:
+                current = values.get(spec.name, "")
+                options[spec.name] = fields.series_options(series, spec, current if isinstance(current, str) else "")
     title = f"Edit {reseller.name}" if reseller else "Create Reseller"
     return ctx.render("reseller_form.html", status=status, title=title, nav="resellers", reseller=reseller,
                       specs=specs, options=options, values=values, error=error, errors=errors or {})

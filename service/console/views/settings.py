@@ -108,6 +108,12 @@ def render_options(ctx: Ctx, status: int = 200, **values):
         kinds = [(v.name, v.name.removeprefix("DOCUMENT_KIND_").replace("_", " ").capitalize())
                  for v in (fd.enum_type.values if fd and fd.enum_type else []) if v.number]
     values.setdefault("numbering_form", {"pattern": numbering.pattern, "start": str(numbering.next_number)})
+    editing = next((x for x in series if x.series_id == ctx.query.get("series")), None)
+    if editing is not None and "series_form" not in values:  # "Edit" on a row fills the form
+        values["series_form"] = {"series_id": editing.series_id, "pattern": editing.pattern,
+                                 "start": str(editing.next_number),
+                                 "kind": editing.DESCRIPTOR.fields_by_name["kind"].enum_type
+                                 .values_by_number[editing.kind].name}
     return ctx.render("options.html", status=status, title="Billing and Payments", nav="options",
                       numbering=numbering, series=series, kinds=kinds, **values)
 
@@ -133,19 +139,25 @@ def update_numbering(ctx: Ctx):
 
 @routes.post(OPTIONS + "/series")
 def upsert_series(ctx: Ctx):
+    """Create a series, or change its pattern / move its start forward (NumberingService.UpsertSeries)."""
     if not ctx.console.features.upsert_series:
         return Response("Not found", status_code=404)
-    typed = {k: ctx.form.get(k, "").strip() for k in ("series_id", "kind", "pattern", "start")}
+    typed = {k: (ctx.form.get(k) or "").strip() for k in ("series_id", "kind", "pattern", "start")}
+    request = ctx.new("NumberingService", "UpsertSeries", series_id=typed["series_id"], pattern=typed["pattern"])
+    kind = request.DESCRIPTOR.fields_by_name["kind"].enum_type.values_by_name.get(typed["kind"])
+    if typed["kind"] and kind is None:
+        return render_options(ctx, status=422, series_form=typed, series_error="Kind: choose Invoice or Credit note.",
+                              series_errors={"kind": "unknown kind"})
+    if typed["start"] and not typed["start"].isdigit():
+        return render_options(ctx, status=422, series_form=typed, series_error="Start: enter a whole number.",
+                              series_errors={"start": "whole number"})
+    request.kind = kind.number if kind else 0
+    request.start = int(typed["start"] or 0)
     try:
-        request = ctx.new("NumberingService", "UpsertSeries", series_id=typed["series_id"], pattern=typed["pattern"])
-        if typed["kind"]:
-            request.kind = request.DESCRIPTOR.fields_by_name["kind"].enum_type.values_by_name[typed["kind"]].number
-        if typed["start"]:
-            request.start = int(typed["start"])
         stored = ctx.call("NumberingService", "UpsertSeries", request)
-    except (KeyError, ValueError):
-        return render_options(ctx, status=422, series_form=typed, series_error="Check the kind and the start "
-                              "(a whole number).")
     except ApiError as e:
-        return render_options(ctx, status=e.http_status, series_form=typed, series_error=e.message)
-    return ctx.redirect(OPTIONS, flash=f"Series {stored.series_id} saved.")
+        errors = {path.split(".")[-1]: words for path, words in e.fields.items()}
+        return render_options(ctx, status=e.http_status, series_form=typed, series_error=e.message,
+                              series_errors=errors)
+    return ctx.redirect(OPTIONS, flash=f"Series {stored.series_id} saved: pattern {stored.pattern}, "
+                                       f"next number {stored.next_number}.")
