@@ -10,7 +10,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from domain import errors
-from service.persistence.errors import StoreUnavailable
+from service.persistence.errors import StoreUnavailable, is_unreachable
 from service.render.job import RenderFailed
 
 log = logging.getLogger("billing.errors")
@@ -52,6 +52,8 @@ def status_for(exc: errors.BillingError) -> status_pb2.Status:
 
 def abort_with(context: grpc.ServicerContext, exc: BaseException) -> None:
     """Abort the RPC for `exc`: domain errors by the table, anything else as INTERNAL without details."""
+    if not isinstance(exc, KNOWN) and is_unreachable(exc):  # a read that met a database that is down
+        exc = StoreUnavailable(f"the database cannot be reached: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
     if isinstance(exc, (RenderFailed, StoreUnavailable)):
         log.error("%s: %s", type(exc).__name__, exc)
     if isinstance(exc, KNOWN):

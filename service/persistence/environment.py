@@ -31,4 +31,8 @@ def _backend_env(db: Database) -> dict[str, str]:
             "POSTGRES_HOST": db.host, "POSTGRES_PORT": str(db.port), "POSTGRES_USER": db.user,
             "POSTGRES_PASSWORD": db.password, "POSTGRES_POOL_SIZE": "10", "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "30", "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+            # A pooled connection is checked before use (a restarted database costs no failed
+            # request), and a free connection is waited for at most 5 s: a database that is down
+            # answers UNAVAILABLE after that, not after the library's 30.
+            "POSTGRES_PRE_PING": "y", "POSTGRES_CONNECT_TIMEOUT": "5",
             "APPLICATION_RECORDER_TOPIC": "service.persistence.recorders:PostgresBillingRecorder"}

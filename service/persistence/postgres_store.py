@@ -8,10 +8,19 @@ _pg3_N does not exist" (seen as INTERNAL errors in the two-process test). With
 `prepare_threshold = None` psycopg never prepares (its PrepareManager answers NO even for
 prepare=True), which costs a parse per statement and removes the failure.
 """
-from eventsourcing.postgres import PostgresFactory
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresFactory
+
+
+class SnapshotRecorder(PostgresAggregateRecorder):
+    """The snapshot store without the library's ten-fold retry (see PostgresBillingRecorder)."""
+
+    select_events = PostgresAggregateRecorder.select_events.__wrapped__
+    insert_events = PostgresAggregateRecorder.insert_events.__wrapped__
 
 
 class TunedPostgresFactory(PostgresFactory):
+    aggregate_recorder_class = SnapshotRecorder
+
     def __init__(self, env) -> None:
         super().__init__(env)
         pool = self.datastore.pool

@@ -2,7 +2,7 @@
 from typing import Any, Sequence
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL
 
@@ -24,6 +24,15 @@ class SQLiteBillingRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresBillingRecorder(PostgresApplicationRecorder):
+    # The library retries these ten times on any OperationalError, a database that is down
+    # included (ten pool timeouts before a client hears anything). service/retry.py decides
+    # instead: a conflict is retried with backoff, an unreachable database is UNAVAILABLE at
+    # once. Stale pooled connections are caught by the pool's pre-ping (environment.py).
+    select_events = PostgresAggregateRecorder.select_events.__wrapped__
+    insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
+    select_notifications = PostgresApplicationRecorder.select_notifications.__wrapped__
+    max_notification_id = PostgresApplicationRecorder.max_notification_id.__wrapped__
+
     def __init__(self, datastore: Any, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(t) for t in statements(sqlite=False))  # type: ignore[arg-type]
