@@ -275,3 +275,8 @@ def call(call_id, when="2026-03-10T10:00:00", amount="1.25", group="DE Mobile", 
 
 def period(start="2026-03-01", end="2026-03-31") -> Period:
     return Period.of(date.fromisoformat(start), date.fromisoformat(end))
+
+
+def events(uc) -> int:
+    """The fake store's head position: how many events it holds."""
+    return uc.store.recorder.max_notification_id() or 0

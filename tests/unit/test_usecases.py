@@ -5,19 +5,8 @@ import pytest
 from domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from domain.invoice import InvoiceBook, InvoiceStatus
 from domain.numbering import Numbering
-from unit.fakes import call, period, terms, use_cases
+from unit.fakes import call, events, period, terms
 
-
-@pytest.fixture
-def uc():
-    uc = use_cases()
-    uc.resellers.upsert(terms("r1"))
-    yield uc
-    uc.store.close()
-
-
-def events(uc) -> int:
-    return uc.store.recorder.max_notification_id() or 0
 
 
 # ---- Invoicing ---------------------------------------------------------------------------------

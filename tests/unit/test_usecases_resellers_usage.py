@@ -6,19 +6,8 @@ from domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from domain.invoice import UsageRow
 from domain.numbering import DocumentKind, Numbering
 from service.persistence.document_index import DocumentIssuedWrite, SeriesCreatedWrite
-from unit.fakes import call, period, terms, use_cases
+from unit.fakes import call, events, period, terms
 
-
-@pytest.fixture
-def uc():
-    uc = use_cases()
-    uc.resellers.upsert(terms("r1"))
-    yield uc
-    uc.store.close()
-
-
-def events(uc) -> int:
-    return uc.store.recorder.max_notification_id() or 0
 
 
 # ---- Resellers -------------------------------------------------------------------------------
