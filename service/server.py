@@ -29,7 +29,10 @@ def serve(settings: Settings) -> int:
         return 1
     if not settings.tokens_file:
         log.warning("authentication is off (no tokens file); serving on loopback only")
-    stop.wait()
+    # A signal delivered to one of gRPC's threads does not interrupt a main thread blocked in an
+    # untimed wait (its handler runs only when the main thread next runs bytecode): wake up often.
+    while not stop.wait(0.2):
+        pass
     log.info("shutting down: draining in-flight RPCs for up to %.1f s", settings.grace_seconds)
     if console:
         console.stop()  # first: no new page starts RPCs while the server drains
