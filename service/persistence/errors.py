@@ -11,9 +11,11 @@ from eventsourcing.persistence import (ConnectionUnavailableError, IntegrityErro
 
 from domain.errors import Conflict
 
-# PostgreSQL SQLSTATEs of transactions that lost a race and are safe to run again.
+# PostgreSQL SQLSTATEs of transactions that lost a race and are safe to run again. The library
+# saves in a psycopg pipeline: when a statement in it fails (our unique number index racing
+# another process's save), the save may report only "pipeline aborted", not the violation.
 _PG_RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
-                 psycopg.errors.LockNotAvailable)
+                 psycopg.errors.LockNotAvailable, psycopg.errors.PipelineAborted)
 
 
 class StoreUnavailable(Exception):
@@ -35,7 +37,7 @@ def is_conflict(exc: BaseException) -> bool:
     if isinstance(exc, (IntegrityError, Conflict)):
         return True
     for cause in _causes(exc):
-        if isinstance(cause, _PG_RETRYABLE):
+        if isinstance(cause, _PG_RETRYABLE) or str(cause) == "pipeline aborted":
             return True
         if isinstance(cause, sqlite3.OperationalError) and ("locked" in str(cause) or "busy" in str(cause)):
             return True
@@ -46,6 +48,8 @@ def is_unreachable(exc: BaseException) -> bool:
     """The database cannot be reached: no connection, a broken one, or the pool gave none in time."""
     if isinstance(exc, (ConnectionUnavailableError, StoreUnavailable)):
         return True
+    if is_conflict(exc):
+        return False
     for cause in _causes(exc):
         if isinstance(cause, psycopg.OperationalError) and not isinstance(cause, _PG_RETRYABLE):
             state = getattr(getattr(cause, "diag", None), "sqlstate", None) or ""

@@ -88,3 +88,10 @@ def test_any_other_error_surfaces_at_once_unchanged(error):
     with pytest.raises(type(error)):
         run(action)
     assert calls == [1]
+
+
+def test_an_aborted_pipeline_is_a_conflict_not_an_outage():
+    """The library saves in a psycopg pipeline; a racing unique violation may surface only as this."""
+    result, clock = run(failing([wrapped(psycopg.errors.PipelineAborted("pipeline aborted")),
+                                 OperationalError("pipeline aborted")]))
+    assert result == "done" and len(clock.sleeps) == 2
