@@ -25,6 +25,7 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
                                       for i, c in enumerate(batch.calls))
             else:
                 calls = calls_from_proto(batch.calls)
+                calls.screened()  # checked here, while the previous batch is being stored
                 if pending is not None:  # the previous batch is stored before this one starts
                     total.add(pending.result())  # (a failed batch fails the stream)
                 pending = self.ingest.submit(calls, sent)
