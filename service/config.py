@@ -31,6 +31,9 @@ class Settings:
     grace_seconds: float = 10.0
     workers: int = 16
     metrics_listen: str | None = None  # HOST:PORT of the Prometheus /metrics endpoint; None = off
+    # Boot and warm the render workers at start-up (in the background) rather than on the first
+    # render: on for `billing serve` (load_settings), off for servers built in tests.
+    warm_render_pool: bool = False
 
 
 SERVER_SETTINGS = {  # flag name -> environment variable
@@ -124,4 +127,4 @@ def load_settings(flags: dict, environ=os.environ) -> Settings:
             parse_listen(metrics)
         except ConfigError:
             raise ConfigError(f"BILLING_METRICS_LISTEN / --metrics-listen: want HOST:PORT, got {metrics!r}") from None
-    return Settings(listen, database, tokens, cert, key, grace, metrics_listen=metrics)
+    return Settings(listen, database, tokens, cert, key, grace, metrics_listen=metrics, warm_render_pool=True)

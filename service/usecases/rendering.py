@@ -1,7 +1,9 @@
 """PDFs (SPEC §5, §7): invoices with their pinned template version and seller, and previews.
 
 Rendering runs in worker processes (service/render/pool.py); the pool is built by the
-composition root's factory on the first render and stopped by `close()`. Rendered PDFs are
+composition root's factory, by `start_pool()` at start-up (`billing serve`: the workers boot
+in the background, so the first request finds them warm) or else on the first render, and
+stopped by `close()`. Rendered PDFs are
 deterministic, so they are cached by (document, template version, status, renderer version).
 """
 import hashlib
@@ -71,6 +73,10 @@ class Rendering:
             return RenderJob(source, logo, data, issued, f"{invoice_id}:{version}")
         # The status is part of the key: {{ invoice.status }} reads VOID once voided.
         return self._render((str(invoice_id), version, invoice.status, RENDERER_VERSION), job, version)
+
+    def start_pool(self) -> None:
+        """Build the pool now: its workers boot and warm up in the background (this does not wait)."""
+        self._render_pool()
 
     def close(self) -> None:
         """Stop the render workers (idempotent); later renders fail with RenderFailed."""
