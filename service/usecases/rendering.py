@@ -3,8 +3,8 @@
 Rendering runs in worker processes (service/render/pool.py); the pool is built by the
 composition root's factory, by `start_pool()` at start-up (`billing serve`: the workers boot
 in the background, so the first request finds them warm) or else on the first render, and
-stopped by `close()`. Rendered PDFs are
-deterministic, so they are cached by (document, template version, status, renderer version).
+stopped by `close()`. Rendered PDFs are deterministic, so they are cached by (document,
+template version, status, renderer version).
 """
 import hashlib
 import threading
