@@ -135,8 +135,7 @@ class IncomingCalls(Sequence):
     every call. Iterating yields one tuple per call, in CallInput's field order.
 
     screened() runs check_call on every call at once, a whole column at a time in C loops (the
-    ingest hot path: no Python code per call), on whichever thread asks first; the servicer
-    asks while the previous batch is being stored.
+    ingest hot path: no Python code per call), once.
     """
 
     __slots__ = ("columns", "_count", "_screened")

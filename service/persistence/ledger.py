@@ -99,7 +99,7 @@ class Ledger:
         # Only ids that could name a reseller reach SQL (PostgreSQL text cannot even hold a NUL);
         # the calls of any other id are rejected below as an unknown reseller.
         resellers = {rid for rid in set(calls.columns[1]) if _could_be_reseller(rid)}
-        screened = calls.screened()  # before the locks (the servicer has usually done it already)
+        screened = calls.screened()  # before the locks: nothing in it depends on the reseller
         staged = None
         with self.backend.local_locks(resellers), self.backend.transaction() as sql:
             sql.lock_resellers(resellers)
