@@ -1,11 +1,16 @@
 """Money as Decimal: call amounts, ISO 4217 minor units and the one rounding rule."""
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import repeat
+from operator import itemgetter
+from typing import Sequence
 
 from domain.currencies import MINOR_UNITS
 from domain.errors import InvalidArgument
 
-CALL_AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,9})?$")
+_AMOUNT = r"[0-9]{1,12}(?:\.[0-9]{1,9})?"
+CALL_AMOUNT = re.compile(_AMOUNT)  # used with fullmatch: `$` would let a trailing newline through
+CALL_AMOUNTS = re.compile(rf"(?:{_AMOUNT}\n)*{_AMOUNT}")  # many amounts, one per line
 NANOS = 10**9
 
 
@@ -33,10 +38,22 @@ def parse_call_amount(text: str) -> tuple[int, int] | None:
 
     Two integers keep 12 integer + 9 fraction digits exact in 64-bit SQL columns.
     """
-    if not CALL_AMOUNT.match(text):
+    if not CALL_AMOUNT.fullmatch(text):
         return None
     whole, _, frac = text.partition(".")
     return int(whole), int(frac.ljust(9, "0")) if frac else 0
+
+
+def parse_call_amounts(texts: Sequence[str]) -> tuple[list[int], list[int]] | None:
+    """parse_call_amount for many amounts at once: ([units], [nanos]) if every one is a plain
+    decimal string, else None (then parse them one by one to find which). C loops only."""
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1 or not CALL_AMOUNTS.fullmatch(joined):
+        return None  # (no amount contains a newline, so each line is exactly one amount)
+    parts = list(map(str.partition, texts, repeat(".")))
+    units = list(map(int, map(itemgetter(0), parts)))
+    nanos = list(map(int, map(str.ljust, map(itemgetter(2), parts), repeat(9), repeat("0"))))
+    return units, nanos
 
 
 def from_units_nanos(units: int, nanos: int) -> Decimal:

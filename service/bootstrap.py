@@ -105,6 +105,8 @@ def create_server(settings: Settings) -> System:
     store.on_saved.append(runner.wake)  # in-process writes: applied within milliseconds
     ingest_writer = ThreadPoolExecutor(max_workers=INGEST_THREADS, thread_name_prefix="ingest")
     use_cases = build_use_cases(store, runner, ingest_writer)
+    if settings.warm_render_pool:  # `billing serve`: no request meets a cold render worker
+        use_cases.rendering.start_pool()  # returns at once; the workers boot in the background
     server, rpc_executor, health_servicer = build_grpc_server(use_cases, edge.interceptors, settings.workers)
     port = edge.open_ports(server)  # TLS when configured; /metrics when configured
     serving(health_servicer)  # the store is open: serving

@@ -35,6 +35,9 @@ class Settings:
     # default of a Settings built in code, e.g. by tests: create_server never starts the console).
     console_listen: str | None = None
     console_secret: bytes | None = None  # session signing key; None = random per start
+    # Boot and warm the render workers at start-up (in the background) rather than on the first
+    # render: on for `billing serve` (load_settings), off for servers built in tests.
+    warm_render_pool: bool = False
 
 
 SERVER_SETTINGS = {  # flag name -> environment variable
@@ -133,7 +136,7 @@ def load_settings(flags: dict, environ=os.environ) -> Settings:
             raise ConfigError(f"BILLING_METRICS_LISTEN / --metrics-listen: want HOST:PORT, got {metrics!r}") from None
     console_listen, console_secret = console_settings(pick, tokens)
     return Settings(listen, database, tokens, cert, key, grace, metrics_listen=metrics,
-                    console_listen=console_listen, console_secret=console_secret)
+                    console_listen=console_listen, console_secret=console_secret, warm_render_pool=True)
 
 
 def console_settings(pick, tokens: str | None) -> tuple[str | None, bytes | None]:

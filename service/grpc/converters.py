@@ -1,12 +1,13 @@
 """Protobuf messages ↔ domain objects (the servicers stay thin)."""
 from datetime import date
+from operator import attrgetter
 from uuid import UUID
 
 from google.type import date_pb2
 
 from billing.v1 import (audit_pb2, credit_note_pb2, invoice_pb2, numbering_pb2, payment_pb2, reseller_pb2, types_pb2,
                         usage_pb2)
-from domain.calls import CallInput
+from domain.calls import CallInput, IncomingCalls
 from domain.errors import InvalidArgument
 from domain.invoice import Invoice, InvoiceStatus, Totals
 from domain.money import format_money, from_units_nanos
@@ -156,10 +157,22 @@ def series_to_proto(view) -> numbering_pb2.NumberingSeries:
                                          next_number=view.next_number, position=view.position)
 
 
-def calls_from_proto(calls) -> list[CallInput]:
-    """Wire calls as domain values: one pass, plain tuples (the ingest hot path)."""
-    return [CallInput(c.call_id, c.reseller_id, c.HasField("started_at"), c.started_at.seconds, c.started_at.nanos,
-                      c.billed_seconds, c.destination, c.destination_group, c.amount, c.currency) for c in calls]
+# CallInput's fields, in its order, read from a wire Call
+_CALL_FIELDS = attrgetter("call_id", "reseller_id", "started_at.seconds", "started_at.nanos", "billed_seconds",
+                          "destination", "destination_group", "amount", "currency")
+_STARTED_S = CallInput._fields.index("started_s")
+
+
+def calls_from_proto(calls) -> IncomingCalls:
+    """Wire calls as one column-wise batch (the ingest hot path: C loops, no Python code per call).
+
+    An unset started_at reads as 0 s, so only the calls at 0 s are asked whether they have one;
+    those without get started_s None."""
+    columns = list(zip(*map(_CALL_FIELDS, calls)))
+    if columns and 0 in columns[_STARTED_S]:
+        columns[_STARTED_S] = tuple(None if s == 0 and not c.HasField("started_at") else s
+                                    for s, c in zip(columns[_STARTED_S], calls))
+    return IncomingCalls(columns, len(calls))
 
 
 def event_to_proto(record) -> audit_pb2.Event:

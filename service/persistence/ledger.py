@@ -1,9 +1,10 @@
 """The call ledger: all-or-nothing batch ingest with rollups, and the usage reads use cases need."""
-from collections import defaultdict
+import weakref
 from datetime import date
+from itertools import repeat
 from typing import Iterable, NamedTuple, Sequence
 
-from domain.calls import BatchResult, CallInput, LocalDays, check_call
+from domain.calls import BatchResult, IncomingCalls, LocalDays, Screened, check_call
 from domain.invoice import UsageRow
 from domain.text import MAX_ID
 from service.persistence import ledger_queries as q
@@ -12,7 +13,7 @@ from service.persistence.document_index import ActivePeriod, active_periods
 
 
 class CallRow(NamedTuple):
-    """One billing_calls row, in column order."""
+    """One billing_calls row, in column order (the ingest path builds plain tuples in this order)."""
 
     reseller_id: str
     call_id: str
@@ -26,9 +27,9 @@ class CallRow(NamedTuple):
     late_for: str  # "" or the active invoice that already covered the call's day
     batch_seq: int
 
-    def content(self) -> tuple:
-        """Everything but late_for and batch_seq, which depend on when the call arrived."""
-        return self[:9]
+
+CONTENT = slice(0, 9)  # everything but late_for and batch_seq, which depend on when the call arrived
+BATCH_SEQ = 10
 
 
 class Terms(NamedTuple):
@@ -37,118 +38,223 @@ class Terms(NamedTuple):
     batch_seq: int
 
 
+class Inserted(NamedTuple):
+    count: int  # rows the INSERT really added
+    late: int | None  # of those, rows with a late_for, if the rollups were written with them (else None)
+
+
 COLUMNS = ", ".join(CallRow._fields)
 INSERT = (f"INSERT INTO billing_calls ({COLUMNS}) VALUES ({','.join('?' * len(CallRow._fields))}) "
           "ON CONFLICT (reseller_id, call_id) DO NOTHING")
-ROLLUP_UPSERT = (
-    "INSERT INTO billing_call_rollups (reseller_id, local_day, destination_group, late_for, "
-    "calls, billed_seconds, amount_units, amount_nanos) VALUES (?,?,?,?,?,?,?,?) "
-    "ON CONFLICT (reseller_id, local_day, destination_group, late_for) DO UPDATE SET "
+ROLLUP_KEY = "reseller_id, local_day, destination_group, late_for"
+ROLLUP_SUMS = "calls, billed_seconds, amount_units, amount_nanos"
+ROLLUP_ON_CONFLICT = (
+    f"ON CONFLICT ({ROLLUP_KEY}) DO UPDATE SET "
     "calls = billing_call_rollups.calls + excluded.calls, "
     "billed_seconds = billing_call_rollups.billed_seconds + excluded.billed_seconds, "
     "amount_units = billing_call_rollups.amount_units + excluded.amount_units, "
     "amount_nanos = billing_call_rollups.amount_nanos + excluded.amount_nanos")
+ROLLUP_UPSERT = (f"INSERT INTO billing_call_rollups ({ROLLUP_KEY}, {ROLLUP_SUMS}) VALUES (?,?,?,?,?,?,?,?) "
+                 + ROLLUP_ON_CONFLICT)
+
+# PostgreSQL: the batch is COPYed into a session-local staging table, then one statement inserts
+# it, rolls up exactly the rows that statement inserted (RETURNING) and counts them.
+STAGE = "billing_calls_stage"
+CREATE_STAGE = f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (LIKE billing_calls) ON COMMIT DELETE ROWS"
+COPY_STAGE = f"COPY {STAGE} ({COLUMNS}) FROM STDIN (FORMAT BINARY)"
+STAGE_TYPES = ["text", "text", "int8", "int4", "int8", "text", "text", "int8", "int8", "text", "int8"]
+INSERT_STAGED = (
+    f"WITH new AS (INSERT INTO billing_calls ({COLUMNS}) SELECT {COLUMNS} FROM {STAGE} "
+    f"ON CONFLICT (reseller_id, call_id) DO NOTHING "
+    f"RETURNING {ROLLUP_KEY}, billed_seconds, amount_units, amount_nanos), "
+    f"sums AS (SELECT {ROLLUP_KEY}, count(*) AS calls, sum(billed_seconds) AS billed_seconds, "
+    f"sum(amount_units) AS amount_units, sum(amount_nanos) AS amount_nanos FROM new GROUP BY {ROLLUP_KEY}), "
+    f"rolled AS (INSERT INTO billing_call_rollups ({ROLLUP_KEY}, {ROLLUP_SUMS}) "
+    f"SELECT {ROLLUP_KEY}, {ROLLUP_SUMS} FROM sums {ROLLUP_ON_CONFLICT}) "
+    "SELECT coalesce(sum(calls), 0), coalesce(sum(calls) FILTER (WHERE late_for <> ''), 0) FROM sums")
+assert len(STAGE_TYPES) == len(CallRow._fields)
+
+NS = 1_000_000_000
 
 
 class Ledger:
     def __init__(self, backend: Backend):
         self.backend = backend
         self._days: dict[str, LocalDays] = {}
+        self._staged = weakref.WeakSet()  # PostgreSQL connections whose session has the staging table
 
     # ---- ingest -------------------------------------------------------------------------
-    def record(self, calls: Sequence[CallInput], base: int = 0) -> BatchResult:
+    def record(self, calls: IncomingCalls | Sequence[tuple], base: int = 0) -> BatchResult:
         """Store one batch in one transaction: every valid call or none of them.
 
-        `base` is the stream index of the first call. One pass validates and builds the
-        rows: this is the hot path of ingest.
+        `calls`: an IncomingCalls, or tuples in CallInput's field order; `base` is the stream
+        index of the first. This is the hot path of ingest: a batch in which every call is
+        acceptable (the usual case) becomes rows a column at a time, in C loops; any other batch
+        goes call by call, which finds each rejected call and its reason.
         """
         result = BatchResult()
+        calls = IncomingCalls.of(calls)
         if not calls:
             return result
         # Only ids that could name a reseller reach SQL (PostgreSQL text cannot even hold a NUL);
         # the calls of any other id are rejected below as an unknown reseller.
-        resellers = {c.reseller_id for c in calls if _could_be_reseller(c.reseller_id)}
+        resellers = {rid for rid in set(calls.columns[1]) if _could_be_reseller(rid)}
+        screened = calls.screened()  # before the locks: nothing in it depends on the reseller
+        staged = None
         with self.backend.local_locks(resellers), self.backend.transaction() as sql:
             sql.lock_resellers(resellers)
             terms = self._next_batch(sql, resellers) if resellers else {}
-            rows, indexes = self._rows(calls, base, terms, active_periods(sql, resellers), result)
+            covered = active_periods(sql, resellers)
+            rows = self._clean_rows(screened, terms, covered) if screened is not None else None
+            if rows is not None:
+                indexes = range(base, base + len(rows))
+            else:
+                rows, indexes = self._rows(calls, base, terms, covered, result)
             if rows:
-                all_new = sql.executemany(INSERT, rows) == len(rows)
-                self._settle(sql, rows, indexes, all_new, result)
+                if sql.postgres:
+                    inserted, staged = self._insert_staged(sql, rows)
+                else:
+                    inserted = Inserted(sql.executemany(INSERT, rows), None)
+                self._settle(sql, rows, indexes, inserted, result)
+        if staged is not None:  # committed: the staging table now outlives this transaction
+            self._staged.add(staged)
         result.rejected.sort()
         return result
 
-    def _rows(self, calls: Sequence[CallInput], base: int, terms: dict[str, Terms],
-              covered: dict[str, list[ActivePeriod]], result: BatchResult) -> tuple[list[CallRow], list[int]]:
+    def _clean_rows(self, calls: Screened, terms: dict[str, Terms],
+                    covered: dict[str, list[ActivePeriod]]) -> list[tuple] | None:
+        """The rows of a screened batch, built a column at a time; None if a call's reseller is
+        unknown or has another currency (then _rows finds which)."""
+        rids, started_s = calls.reseller_ids, calls.started_s
+        for rid, currency in set(zip(rids, calls.currencies)):
+            t = terms.get(rid)
+            if t is None or currency != t.currency:
+                return None
+        if len(terms) == 1:  # one reseller (every rid is in terms by now)
+            (t,) = terms.values()
+            days = self._local_days(t.time_zone).days_of(started_s)
+            seqs = repeat(t.batch_seq)
+        else:
+            zones = {r: self._local_days(t.time_zone).day_of for r, t in terms.items()}
+            days = [zones[r](s) for r, s in zip(rids, started_s)]
+            seqs = map({r: t.batch_seq for r, t in terms.items()}.__getitem__, rids)
+        if any(covered.get(r) for r in terms):
+            late = {(r, d): _late_for(covered.get(r, ()), d) for r, d in set(zip(rids, days))}
+            late_for = map(late.__getitem__, zip(rids, days))
+        else:
+            late_for = repeat("")
+        return list(zip(rids, calls.call_ids, calls.started_ns, days, calls.billed_seconds, calls.destinations,
+                        calls.groups, calls.amount_units, calls.amount_nanos, late_for, seqs))
+
+    def _rows(self, calls: IncomingCalls, base: int, terms: dict[str, Terms],
+              covered: dict[str, list[ActivePeriod]], result: BatchResult) -> tuple[list[tuple], list[int]]:
+        """Call by call: the rows of the acceptable calls and their stream indexes; each other call
+        is rejected with its reason."""
         rows, indexes, reject = [], [], result.rejected.append
         days = {rid: self._local_days(t.time_zone) for rid, t in terms.items()}
-        for index, c in enumerate(calls, base):
-            checked = check_call(c.call_id, c.destination_group, c.destination, c.amount, c.has_started,
-                                 c.started_s)
+        for index, (call_id, reseller_id, started_s, started_nanos, billed_seconds, destination, group, amount,
+                    currency) in enumerate(calls, base):
+            checked = check_call(call_id, group, destination, amount, started_s)
             if checked.__class__ is str:
-                reject((index, c.call_id, checked))
+                reject((index, call_id, checked))
                 continue
-            t = terms.get(c.reseller_id)
+            t = terms.get(reseller_id)
             if t is None:
-                reject((index, c.call_id, f"unknown reseller {c.reseller_id[:MAX_ID]!r}"))
+                reject((index, call_id, f"unknown reseller {reseller_id[:MAX_ID]!r}"))
                 continue
-            if c.currency != t.currency:
-                reject((index, c.call_id, f"currency {c.currency[:8]!r} is not the reseller's {t.currency}"))
+            if currency != t.currency:
+                reject((index, call_id, f"currency {currency[:8]!r} is not the reseller's {t.currency}"))
                 continue
-            day = days[c.reseller_id].day_of(c.started_s)
-            late_for = ""
-            for period in covered.get(c.reseller_id, ()):
-                if period.start_day <= day <= period.end_day:
-                    late_for = period.invoice_id
-            rows.append(CallRow(c.reseller_id, c.call_id, c.started_s * 1_000_000_000 + c.started_nanos, day,
-                                c.billed_seconds, c.destination, c.destination_group, checked[0], checked[1],
-                                late_for, t.batch_seq))
+            day = days[reseller_id].day_of(started_s)
+            rows.append((reseller_id, call_id, started_s * NS + started_nanos, day, billed_seconds, destination,
+                         group, checked[0], checked[1], _late_for(covered.get(reseller_id, ()), day), t.batch_seq))
             indexes.append(index)
         return rows, indexes
 
-    def _settle(self, sql: Sql, rows: list[CallRow], indexes: list[int], all_new: bool,
+    def _insert_staged(self, sql: Sql, rows: list[tuple]) -> tuple[Inserted, object]:
+        """PostgreSQL: COPY the rows into the staging table, then insert and roll up in one
+        statement. Returns the counts and the connection if the staging table was created here."""
+        cursor = sql.cursor
+        created = None
+        if cursor.connection not in self._staged:
+            cursor.execute(CREATE_STAGE)
+            created = cursor.connection
+        with cursor.copy(COPY_STAGE) as copy:
+            copy.set_types(STAGE_TYPES)
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        cursor.execute(INSERT_STAGED)
+        count, late = cursor.fetchone()
+        return Inserted(int(count), int(late)), created
+
+    def _settle(self, sql: Sql, rows: list[tuple], indexes: Sequence[int], inserted: Inserted,
                 result: BatchResult) -> None:
-        """Count inserted rows, roll them up, and sort the rest into duplicates and conflicts."""
-        if all_new:
+        """Count inserted rows, roll them up (unless the insert did), and sort the rest into
+        duplicates and conflicts."""
+        if inserted.count == len(rows):
             new, others, stored = rows, [], {}
         else:  # some keys were stored before: a row is ours if it carries this batch's batch_seq
-            stored = self._stored(sql, [(r.reseller_id, r.call_id) for r in rows])
+            stored = self._stored(sql, rows)
             new, others, taken = [], [], set()
             for r, index in zip(rows, indexes):
-                key = (r.reseller_id, r.call_id)
-                if stored[key].batch_seq == r.batch_seq and key not in taken:
+                key = r[:2]
+                s = stored[key]
+                if key not in taken and s[BATCH_SEQ] == r[BATCH_SEQ] and s[CONTENT] == r[CONTENT]:
                     taken.add(key)
                     new.append(r)
                 else:
                     others.append((r, index))
-        rollup: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        for r in new:
-            s = rollup[(r.reseller_id, r.local_day, r.destination_group, r.late_for)]
-            s[0] += 1
-            s[1] += r.billed_seconds
-            s[2] += r.amount_units
-            s[3] += r.amount_nanos
-            if r.late_for:
-                result.late += 1
+            if len(new) != inserted.count:  # never expected; fail the batch rather than miscount it
+                raise RuntimeError(f"ledger: {inserted.count} rows inserted but {len(new)} found as this batch's")
+        late = inserted.late if inserted.late is not None else self._roll_up(sql, new)
         result.accepted += len(new)
-        sql.executemany(ROLLUP_UPSERT, [(*k, *v) for k, v in rollup.items()])
+        result.late += late
         for r, index in others:
-            if stored[(r.reseller_id, r.call_id)].content() == r.content():
+            if stored[r[:2]][CONTENT] == r[CONTENT]:
                 result.duplicates += 1
             else:
-                result.rejected.append((index, r.call_id, "call_id already stored with different content"))
+                result.rejected.append((index, r[1], "call_id already stored with different content"))
 
     @staticmethod
-    def _stored(sql: Sql, keys: list[tuple[str, str]]) -> dict[tuple[str, str], CallRow]:
+    def _roll_up(sql: Sql, new: list[tuple]) -> int:
+        """Add the inserted rows to their (reseller, day, group, late_for) rollups; returns how
+        many of them are late."""
+        sums: dict[tuple, list[int]] = {}
+        get = sums.get
+        for rid, _, _, day, billed, _, group, units, nanos, late_for, _ in new:
+            key = (rid, day, group, late_for)
+            s = get(key)
+            if s is None:
+                sums[key] = [1, billed, units, nanos]
+            else:
+                s[0] += 1
+                s[1] += billed
+                s[2] += units
+                s[3] += nanos
+        sql.executemany(ROLLUP_UPSERT, [(*k, *v) for k, v in sums.items()])
+        return sum(v[0] for k, v in sums.items() if k[3])
+
+    @staticmethod
+    def _stored(sql: Sql, rows: list[tuple]) -> dict[tuple[str, str], tuple]:
+        """The stored rows with the keys of `rows`, by (reseller_id, call_id)."""
         found = {}
-        for rid in {k[0] for k in keys}:
-            ids = [k[1] for k in keys if k[0] == rid]
-            for at in range(0, len(ids), 500):
-                part = ids[at:at + 500]
-                sql.execute(f"SELECT {COLUMNS} FROM billing_calls WHERE reseller_id = ? AND call_id IN "
-                            f"({','.join('?' * len(part))})", [rid, *part])
-                for row in sql.fetchall():
-                    found[(row[0], row[1])] = CallRow(*row)
+        for rid in {r[0] for r in rows}:
+            ids = [r[1] for r in rows if r[0] == rid]
+            if sql.postgres:  # one array parameter; the primary key serves it
+                sql.execute(f"SELECT {COLUMNS} FROM billing_calls WHERE reseller_id = ? AND call_id = ANY(?)",
+                            [rid, ids])
+                parts = [sql.fetchall()]
+            else:
+                parts = []
+                for at in range(0, len(ids), 500):
+                    part = ids[at:at + 500]
+                    sql.execute(f"SELECT {COLUMNS} FROM billing_calls WHERE reseller_id = ? AND call_id IN "
+                                f"({','.join('?' * len(part))})", [rid, *part])
+                    parts.append(sql.fetchall())
+            for part in parts:
+                for row in part:
+                    found[(row[0], row[1])] = tuple(row)
         return found
 
     @staticmethod
@@ -192,3 +298,12 @@ class Ledger:
 
 def _could_be_reseller(reseller_id: str) -> bool:
     return 0 < len(reseller_id) <= MAX_ID and reseller_id.isprintable()
+
+
+def _late_for(periods: Iterable[ActivePeriod], day: int) -> str:
+    """The active invoice whose period already covers `day`, or ""."""
+    late_for = ""
+    for period in periods:
+        if period.start_day <= day <= period.end_day:
+            late_for = period.invoice_id
+    return late_for

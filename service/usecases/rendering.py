@@ -1,8 +1,10 @@
 """PDFs (SPEC §5, §7): invoices with their pinned template version and seller, and previews.
 
 Rendering runs in worker processes (service/render/pool.py); the pool is built by the
-composition root's factory on the first render and stopped by `close()`. Rendered PDFs are
-deterministic, so they are cached by (document, template version, status, renderer version).
+composition root's factory, by `start_pool()` at start-up (`billing serve`: the workers boot
+in the background, so the first request finds them warm) or else on the first render, and
+stopped by `close()`. Rendered PDFs are deterministic, so they are cached by (document,
+template version, status, renderer version).
 """
 import hashlib
 import threading
@@ -76,6 +78,10 @@ class Rendering:
             data = make_data(document, self.templates.seller_before(document.id))
             return RenderJob(source, logo, data, issued, f"{document.id}:{version}")
         return self._render((str(document.id), version, status, RENDERER_VERSION), job, version)
+
+    def start_pool(self) -> None:
+        """Build the pool now: its workers boot and warm up in the background (this does not wait)."""
+        self._render_pool()
 
     def close(self) -> None:
         """Stop the render workers (idempotent); later renders fail with RenderFailed."""

@@ -46,7 +46,7 @@ def register(store, reseller_id, currency="EUR", time_zone="Europe/Berlin", chan
 def call(call_id, when="2026-03-10T10:00:00", amount="1.25", group="DE Mobile", reseller_id="r1", currency="EUR",
          seconds=60) -> CallInput:
     started = int(datetime.fromisoformat(when).replace(tzinfo=timezone.utc).timestamp())
-    return CallInput(call_id, reseller_id, True, started, 0, seconds, "49151", group, amount, currency)
+    return CallInput(call_id, reseller_id, started, 0, seconds, "49151", group, amount, currency)
 
 
 def usage(group="DE Mobile", calls=1, seconds=60, units=1, nanos=250_000_000) -> UsageRow:
@@ -125,7 +125,7 @@ def test_a_call_in_another_currency_is_rejected(ledger):
 
 def test_malformed_calls_are_rejected_with_their_stream_index(ledger):
     bad = call("m", amount="1e3")
-    missing = call("s")._replace(has_started=False)
+    missing = call("s")._replace(started_s=None)
     result = ledger.record([bad, call("ok"), missing], base=7)
     assert result.accepted == 1
     assert result.rejected == [(7, "m", "malformed amount (want a decimal string like 0.0125)"),
@@ -135,7 +135,9 @@ def test_malformed_calls_are_rejected_with_their_stream_index(ledger):
 def test_a_batch_is_all_or_nothing_when_the_rollup_write_fails(ledger, monkeypatch):
     ledger.record([call("before")])
     watermark = ledger.usage_and_watermark("r1", *MARCH)[1]
-    monkeypatch.setattr(ledger_module, "ROLLUP_UPSERT", "INSERT INTO no_such_table VALUES (?,?,?,?,?,?,?,?)")
+    for name in ("ROLLUP_UPSERT", "INSERT_STAGED"):  # SQLite's rollup statement; PostgreSQL's insert-and-roll-up
+        broken = getattr(ledger_module, name).replace("INSERT INTO billing_call_rollups", "INSERT INTO no_such_table")
+        monkeypatch.setattr(ledger_module, name, broken)
     with pytest.raises(Exception):
         ledger.record([call("a"), call("b")])
     monkeypatch.undo()

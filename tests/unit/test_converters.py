@@ -138,21 +138,20 @@ def test_wire_calls_become_call_inputs_with_exact_start():
     wire = usage_pb2.Call(call_id="c1", reseller_id="r1", billed_seconds=61, destination="4915",
                           destination_group="DE Mobile", amount="0.0125", currency="EUR")
     wire.started_at.FromJsonString("2026-03-10T10:00:00.250Z")
-    assert c.calls_from_proto([wire]) == [CallInput("c1", "r1", True, 1773136800, 250_000_000, 61, "4915",
-                                                    "DE Mobile", "0.0125", "EUR")]
+    assert [CallInput(*row) for row in c.calls_from_proto([wire])] == [
+        CallInput("c1", "r1", 1773136800, 250_000_000, 61, "4915", "DE Mobile", "0.0125", "EUR")]
 
 
 def test_a_call_without_started_at_says_so_and_a_set_epoch_does_not():
     missing = usage_pb2.Call(call_id="c1", reseller_id="r1", amount="1", currency="EUR")
     epoch = usage_pb2.Call(call_id="c2")
     epoch.started_at.SetInParent()  # 1970-01-01T00:00:00Z, explicitly set
-    converted = c.calls_from_proto([missing, epoch])
-    assert (converted[0].has_started, converted[0].started_s) == (False, 0)
-    assert (converted[1].has_started, converted[1].started_s) == (True, 0)
+    converted = [CallInput(*row) for row in c.calls_from_proto([missing, epoch])]
+    assert (converted[0].started_s, converted[1].started_s) == (None, 0)  # None: no started_at
 
 
 def test_no_calls_convert_to_no_inputs():
-    assert c.calls_from_proto([]) == []
+    assert list(c.calls_from_proto([])) == []
 
 
 # ---- invoices --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import pytest
 
 from domain.calls import MAX_STARTED_S, BatchResult, LocalDays, check_call
 
-OK = dict(call_id="c1", group="Germany Mobile", destination="4915112345678", amount="0.0125", has_started=True,
+OK = dict(call_id="c1", group="Germany Mobile", destination="4915112345678", amount="0.0125",
           started_s=1_773_136_800)
 
 
@@ -33,7 +33,7 @@ def test_a_valid_call_comes_back_as_its_amount_in_units_and_nanos(amount, parsed
     ({"group": "DE\tMobile"}, "control characters in call_id, destination or destination_group"),
     ({"destination": "49\n151"}, "control characters in call_id, destination or destination_group"),
     ({"destination": "49\x7f"}, "control characters in call_id, destination or destination_group"),
-    ({"has_started": False}, "missing started_at"),
+    ({"started_s": None}, "missing started_at"),
     ({"started_s": -1}, "started_at outside 1970-01-01..2199-12-31"),
     ({"started_s": MAX_STARTED_S}, "started_at outside 1970-01-01..2199-12-31"),
     ({"group": ""}, "empty destination_group"),
@@ -60,13 +60,14 @@ def test_empty_destination_is_allowed_and_unicode_text_is_printable():
 
 
 def test_the_first_problem_is_the_one_reported():
-    assert check(call_id="", has_started=False, amount="x") == "empty call_id"
-    assert check(has_started=False, amount="x") == "missing started_at"
+    assert check(call_id="", started_s=None, amount="x") == "empty call_id"
+    assert check(started_s=None, amount="x") == "missing started_at"
     assert check(group="", amount="x") == "empty destination_group"
 
 
-def test_a_call_without_started_at_is_refused_whatever_its_seconds():
-    assert check(has_started=False, started_s=0) == "missing started_at"
+def test_a_call_without_started_at_is_refused_and_the_epoch_itself_is_a_start():
+    assert check(started_s=None) == "missing started_at"
+    assert check(started_s=0) == (0, 12_500_000)
 
 
 # ---- LocalDays -------------------------------------------------------------------------------
