@@ -22,6 +22,7 @@ from service.audit.replay import Replay, replay
 from service.config import parse_database_url
 from service.event_store import EventStore
 from service.persistence.document_index import DocumentIndex, IndexRow
+from service.persistence import ledger_queries
 from service.persistence.ledger import Ledger
 
 Step = tuple[int, int]  # (events checked, events total)
@@ -94,7 +95,9 @@ def check_calls(ledger: Ledger, invoices: list[Invoice], report: Report) -> None
     for inv in invoices:
         period = Period.from_dict(inv.period)
         keys.append((inv.reseller_id, period.start, period.end, inv.covers_through))
-    for inv, usage in zip(invoices, ledger.covered_usages(keys)):
+    with ledger.backend.transaction(write=False) as sql:  # one pass over the calls, not one query per invoice
+        usages = ledger_queries.covered_usages(sql, keys)
+    for inv, usage in zip(invoices, usages):
         report.calls += sum(row.calls for row in usage)
         totals = compute_totals(usage, inv.currency, inv.tax_rate)
         if totals.lines != inv.lines:
