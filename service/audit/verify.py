@@ -19,7 +19,7 @@ from domain.money import format_money, round_money
 from domain.period import Period
 from projections import tracking
 from projections.documents import dumps, loads
-from service.audit.replay import Replay, replay
+from service.audit.replay import Replay, replay, thaw
 from service.config import parse_database_url
 from service.event_store import EventStore
 from service.persistence.document_index import DocumentIndex, IndexRow
@@ -45,14 +45,17 @@ class Report:
 
 def verify_steps(store, ledger: Ledger, index: DocumentIndex) -> Iterator[Step]:
     """Yield progress while replaying; return the Report."""
-    r = yield from replay(store)
-    report = Report(events=r.events, invoices=len(r.invoice_ids), resellers=r.resellers(), problems=r.problems)
-    invoices = r.invoices()
-    for inv in invoices:
-        check_lines(inv, report)
-    check_calls(ledger, invoices, report)
-    check_document_index(index.rows(), invoices, r.credit_notes(), report)
-    check_projections(store, r, report)
+    try:
+        r = yield from replay(store)
+        report = Report(events=r.events, invoices=len(r.invoice_ids), resellers=r.resellers(), problems=r.problems)
+        invoices = r.invoices()
+        for inv in invoices:
+            check_lines(inv, report)
+        check_calls(ledger, invoices, report)
+        check_document_index(index.rows(), invoices, r.credit_notes(), report)
+        check_projections(store, r, report)
+    finally:
+        thaw()
     yield r.head, r.head
     return report
 
