@@ -104,6 +104,12 @@ class PostgresInvoiceSearch(InvoiceSearch):
 
 
 class SQLiteInvoiceSearch(InvoiceSearch):
+    """The FTS5 trigram index is one more table; a rebuild fills it like an index: once the rows are
+    in, with one INSERT … SELECT (about half the time of filling it page by page)."""
+
+    def __init__(self):
+        self.filling: set[int] = set()  # generations created without indexes: FTS rows come at create_indexes
+
     def fts(self, generation: int) -> str:
         return f"{self.table(generation)}_fts"
 
@@ -114,10 +120,19 @@ class SQLiteInvoiceSearch(InvoiceSearch):
         super().create(sql, generation, indexes)
         sql.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.fts(generation)} "
                     "USING fts5(haystack, tokenize='trigram', content='')")
+        if not indexes:
+            self.filling.add(generation)
+
+    def index(self, sql, generation: int) -> None:
+        super().index(sql, generation)
+        if generation in self.filling:
+            sql.execute(f"INSERT INTO {self.fts(generation)} (rowid, haystack) "
+                        f"SELECT ordinal, haystack FROM {self.table(generation)}")
+            self.filling.discard(generation)
 
     def insert(self, sql, generation: int, rows: list[tuple]) -> None:
         super().insert(sql, generation, rows)
-        if rows:
+        if rows and generation not in self.filling:
             sql.executemany(f"INSERT INTO {self.fts(generation)} (rowid, haystack) VALUES (?, ?)",
                             [(r[1], r[5]) for r in rows])  # rowid = ordinal
 

@@ -102,11 +102,17 @@ def read_log(store, start: int, stop: int, limit: int) -> tuple[list[Notificatio
     (without the bound, an unanalysed table gets a scan and an on-disk sort of the rest of the
     log for every page)."""
     end = min(stop, start + WINDOW * limit - 1)
-    pos = "notification_id" if store.backend.postgres else "rowid"
+    postgres = store.backend.postgres
+    pos = "notification_id" if postgres else "rowid"
+    query = (f"SELECT {pos}, originator_id, originator_version, topic, state FROM {store.event_log.table} "
+             f"WHERE {pos} >= ? AND {pos} <= ? AND topic IN ({','.join('?' * len(TOPICS))}) ORDER BY {pos} LIMIT ?")
+    params = (start, end, *TOPICS, limit)
     with store.backend.transaction(write=False) as sql:
-        rows = sql.execute(f"SELECT {pos}, originator_id, originator_version, topic, state FROM {store.event_log.table} "
-                           f"WHERE {pos} >= ? AND {pos} <= ? AND topic IN ({','.join('?' * len(TOPICS))}) "
-                           f"ORDER BY {pos} LIMIT ?", (start, end, *TOPICS, limit)).fetchall()
+        if postgres:  # binary results: the states as bytes, not hex text
+            sql.cursor.execute(query.replace("?", "%s"), params, binary=True)
+            rows = sql.cursor.fetchall()
+        else:
+            rows = sql.execute(query, params).fetchall()
     page = [Notification(id=int(p), originator_id=o if isinstance(o, UUID) else UUID(o), originator_version=int(v),
                          topic=t, state=bytes(s)) for p, o, v, t, s in rows]
     return page, (page[-1].id if len(page) == limit else end)
