@@ -116,8 +116,11 @@ def _decode(notification: Any, mapper: Any) -> Any:
     return mapper.to_domain_event(notification)
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # = json.dumps(doc, separators=...), made once
+
+
 def dumps(doc: dict) -> str:
-    return json.dumps(doc, separators=(",", ":"))
+    return _ENCODE(doc)
 
 
 def loads(text: str) -> dict:

@@ -17,8 +17,13 @@ class ReadModel(Protocol):
     def tables(self, generation: int) -> list[str]:
         """The tables of one generation, dropped in this order."""
 
-    def create(self, sql, generation: int) -> None:
-        """Create the generation's tables and indexes if they do not exist."""
+    def create(self, sql, generation: int, indexes: bool = True) -> None:
+        """Create the generation's tables, and unless `indexes` is False their secondary indexes, if
+        they do not exist (a rebuild fills a new generation without them, then `create_indexes`)."""
+
+    def create_indexes(self, sql, generation: int) -> None:
+        """Create the generation's secondary indexes if they do not exist, and refresh the planner's
+        statistics of its tables (PostgreSQL; a rebuild calls this once the tables are filled)."""
 
     def apply(self, sql, generation: int, changes: list[Change]) -> None:
         """Apply changes in order (called inside the transaction that also moves the tracking row)."""
@@ -27,11 +32,12 @@ class ReadModel(Protocol):
         """Every stored row by document id, shaped like `row()` (for audit verify)."""
 
     def row(self, doc: dict, position: int) -> tuple:
-        """The stored row of a document (its id first, the document last)."""
+        """The stored row of a document (its id first; the document last when the table holds it)."""
 
 
 class DocumentTable:
-    """Shared apply/dump for a table holding `row(doc, position)` per document, the doc as JSON.
+    """Shared apply/dump for a table holding `row(doc, position)` per document, the doc as JSON
+    (last column) unless `holds_doc` is False (a narrow table: the documents live in another one).
 
     `inserts` are the change kinds that add a row, `updates` the ones that replace a row's
     document (keeping its ordinal)."""
@@ -43,14 +49,26 @@ class DocumentTable:
     inserts: frozenset[str] = frozenset({"invoice"})
     updates: frozenset[str] = frozenset({"invoice_update"})
     index_columns: tuple[str, ...] = ("reseller_id",)  # each gets an index (column, ordinal)
+    holds_doc = True  # the last column is the document as JSON
 
     def tables(self, generation: int) -> list[str]:
         return [self.table(generation)]
 
-    def create(self, sql, generation: int) -> None:
-        """The table plus the indexes every read of it orders or filters by."""
+    def create(self, sql, generation: int, indexes: bool = True) -> None:
+        """The table plus (unless `indexes` is False) the indexes every read of it orders or filters by."""
+        sql.execute(self.ddl.format(t=self.table(generation)))
+        if indexes:
+            self.index(sql, generation)
+
+    def create_indexes(self, sql, generation: int) -> None:
+        self.index(sql, generation)
+        if sql.postgres:  # a filled table's statistics now, not whenever autovacuum gets to it (if it is on)
+            for table in self.tables(generation):
+                sql.execute(f"ANALYZE {table}")
+
+    def index(self, sql, generation: int) -> None:
+        """The secondary indexes (the primary key comes with the table)."""
         t = self.table(generation)
-        sql.execute(self.ddl.format(t=t))
         sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_ord ON {t} (ordinal)")
         for column in self.index_columns:
             sql.execute(f"CREATE INDEX IF NOT EXISTS {t}_{column} ON {t} ({column}, ordinal)")
@@ -70,31 +88,48 @@ class DocumentTable:
         self.insert(sql, generation, pending)
 
     def insert(self, sql, generation: int, rows: list[tuple]) -> None:
-        """Insert stored rows (documents as JSON)."""
-        if rows:
-            marks = ",".join("?" * len(self.columns))
-            sql.executemany(f"INSERT INTO {self.table(generation)} ({','.join(self.columns)}) VALUES ({marks})", rows)
+        """Insert stored rows (documents as JSON); on PostgreSQL with COPY (one round trip, no per-row
+        statement)."""
+        if not rows:
+            return
+        if sql.postgres:
+            with sql.cursor.copy(f"COPY {self.table(generation)} ({','.join(self.columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ",".join("?" * len(self.columns))
+        sql.executemany(f"INSERT INTO {self.table(generation)} ({','.join(self.columns)}) VALUES ({marks})", rows)
 
     def update(self, sql, generation: int, change: Change) -> None:
         table, key = self.table(generation), self.columns[0]
-        found = sql.execute(f"SELECT doc FROM {table} WHERE {key} = ?", (change.document_id,)).fetchall()
+        found = sql.execute(f"SELECT ordinal FROM {table} WHERE {key} = ?", (change.document_id,)).fetchall()
         if not found:
             raise LookupError(f"{self.name}: changed document {change.document_id} has no row")
-        doc = {**change.doc, "ordinal": loads(found[0][0])["ordinal"]}
+        doc = {**change.doc, "ordinal": int(found[0][0])}
         row = self.stored(self.row(doc, change.position))
         assigns = ", ".join(f"{c} = ?" for c in self.columns[1:])
         sql.execute(f"UPDATE {table} SET {assigns} WHERE {key} = ?", (*row[1:], row[0]))
 
     def dump(self, sql, generation: int) -> dict[str, tuple]:
-        rows = sql.execute(f"SELECT {','.join(self.columns)} FROM {self.table(generation)}").fetchall()
+        return self.parse_dump(self.dump_text(sql, generation))
+
+    def dump_text(self, sql, generation: int) -> list[tuple]:
+        """Every stored row as stored (documents as JSON text): the SQL part of `dump`."""
+        return sql.execute(f"SELECT {','.join(self.columns)} FROM {self.table(generation)}").fetchall()
+
+    def parse_dump(self, rows: list[tuple]) -> dict[str, tuple]:
+        """`dump_text`'s rows by document id, shaped like `row()` (documents parsed)."""
+        if not self.holds_doc:
+            return {r[0]: tuple(r) for r in rows}
         return {r[0]: (*r[:-1], loads(r[-1])) for r in rows}
 
     def row(self, doc: dict, position: int) -> tuple:
         raise NotImplementedError
 
-    @staticmethod
-    def stored(row: tuple, text: str | None = None) -> tuple:
+    def stored(self, row: tuple, text: str | None = None) -> tuple:
         """A row with its document (last) as JSON text (`text` when already serialised)."""
+        if not self.holds_doc:
+            return row
         return (*row[:-1], text if text is not None else dumps(row[-1]))
 
     @staticmethod

@@ -11,7 +11,7 @@ from databases import fresh_postgres_database, need_postgres
 from service.config import Settings, parse_database_url
 from service.server import create_server
 
-from billing.v1 import invoice_pb2, numbering_pb2
+from billing.v1 import invoice_pb2, numbering_pb2, projection_pb2, projection_pb2_grpc
 from helpers import Stubs, call, create, reseller, send
 
 
@@ -148,3 +148,38 @@ def issue_date(invoice) -> str:
     """The issue date in the reseller's zone (what the invoice shows and search indexes)."""
     return invoice.issued_at.ToDatetime(tzinfo=timezone.utc).astimezone(ZoneInfo(invoice.bill_to.time_zone)) \
         .date().isoformat()
+
+
+PAGED_QUERIES = [("", {}), ("2026", {}), ("zü", {}), ("ber 2026", {}), ("0", {}), ("zurich", {"status": 1}),
+                 ("1", {"reseller_id": "ber-2"}), ("qqq", {}), ("x", {})]
+
+
+def all_pages(stubs, query, position, page_size, **kw) -> list[str]:
+    seen, token = [], ""
+    while True:
+        response = stubs.invoices.SearchInvoices(invoice_pb2.SearchInvoicesRequest(
+            query=query, page_size=page_size, page_token=token, min_position=position, **kw))
+        seen += [i.number.split("/")[0] for i in response.invoices]
+        token = response.next_page_token
+        if not token:
+            return seen
+
+
+def test_every_word_matches_newest_first_page_by_page_and_the_same_after_a_rebuild(book, book_channel):
+    """The page's ids come from the search table with its LIMIT, the documents from the invoice list's
+    table; a rebuild fills a new generation without indexes and indexes it after: same answers."""
+    s, _, position = book
+    before = {}
+    for query, kw in PAGED_QUERIES:
+        one_by_one = all_pages(s, query, position, 1, **kw)
+        assert one_by_one == all_pages(s, query, position, 4, **kw) == numbers(s, query, position, **kw)
+        assert one_by_one == sorted(one_by_one, reverse=True)
+        before[query] = one_by_one
+    assert before["ber 2026"] == ["100006", "100005", "100002"] and before["zü"] == ["100003", "100001"]
+    assert before["zurich"] == ["100003", "100001"] and before["x"] == [] and before["qqq"] == []
+    for _ in projection_pb2_grpc.ProjectionServiceStub(book_channel).RebuildProjections(
+            projection_pb2.RebuildProjectionsRequest()):
+        pass
+    for query, kw in PAGED_QUERIES:
+        assert all_pages(s, query, position, 1, **kw) == before[query]
+        assert all_pages(s, query, position, 4, **kw) == before[query]
