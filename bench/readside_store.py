@@ -96,7 +96,7 @@ def _fill(store: EventStore, invoices: int, calls: int, resellers: int, rng: ran
         rid, day = slots[(c * invoices) // calls] if invoices else (reseller_id(c % resellers), c % 365)
         started = int(datetime.combine(FIRST_DAY + timedelta(days=day), datetime.min.time(),
                                        timezone.utc).timestamp()) + 6 * 3600 + rng.randrange(12 * 3600)
-        batch.append(CallInput(f"c{c:09d}", rid, True, started, rng.randrange(1000) * 1_000_000,
+        batch.append(CallInput(f"c{c:09d}", rid, started, rng.randrange(1000) * 1_000_000,
                                rng.randint(1, 3600), f"+49{rng.randint(10**9, 10**10 - 1)}",
                                GROUPS[rng.randrange(len(GROUPS))], f"{rng.randint(0, 2_500_000) / 1e6:.6f}", "EUR"))
         if len(batch) == CALL_BATCH:

@@ -43,7 +43,7 @@ def test_covered_usages_of_many_invoices_equal_covered_usage_of_each(store):
         calls = []
         for i in range(40):
             started = first + timedelta(seconds=rng.randrange(50 * 86400))
-            calls.append(CallInput(f"b{batch}-{i}", rng.choice(["r1", "r2", "r2", "r3"]), True,
+            calls.append(CallInput(f"b{batch}-{i}", rng.choice(["r1", "r2", "r2", "r3"]),
                                    int(started.timestamp()), 0, rng.randint(1, 900), "49151",
                                    rng.choice(["DE Mobile", "AT", "US"]), f"{rng.randint(0, 5_000_000) / 1e6:.6f}",
                                    "EUR"))
