@@ -11,8 +11,8 @@ Per backend, on a fresh database:
 2. `billing serve` starts; its projection runner applies the whole log from position 0
    (catch-up: events / seconds until GetProjectionStatus shows no lag);
 3. RebuildProjections (the streamed RPC) --rebuilds times: events / seconds of each;
-   baseline beside it: reading the same events from the log in the same pages, nothing else
-   (the floor of any rebuild);
+   baseline beside it: reading the same events with the rebuild's own reader and pages, nothing
+   else (the floor of the rebuild);
 4. SearchInvoices: a warm-up round, then --rounds rounds of the query mix (page size 50 =
    the default), p50/p99 over all and p50 per query; beside it the same searches in-process
    on the read model (the SQL and JSON part, no gRPC);
@@ -61,13 +61,16 @@ def wait_caught_up(target: str, t0: float, timeout: float = 3600) -> tuple[float
     raise SystemExit("projections did not catch up")
 
 
-def rebuild_once(target: str) -> tuple[int, float]:
+def rebuild_once(target: str) -> tuple[int, float, float]:
+    """(events, seconds to the stream's end, seconds to its last progress message). The last message
+    comes right after the swap (the new generation serves); the stream then ends after the server's
+    1 s grace for in-flight reads of the old tables and their drop."""
     with grpc.insecure_channel(target) as ch:
         stub = projection_pb2_grpc.ProjectionServiceStub(ch)
-        t0, last = time.perf_counter(), None
+        t0, last, swapped = time.perf_counter(), None, 0.0
         for last in stub.RebuildProjections(projection_pb2.RebuildProjectionsRequest()):
-            pass
-        return last.events_total, time.perf_counter() - t0
+            swapped = time.perf_counter() - t0
+        return last.events_total, time.perf_counter() - t0, swapped
 
 
 def search_rounds(target: str, rounds: int) -> dict[str, list[float]]:
@@ -111,19 +114,15 @@ def lag(target: str, samples: int) -> list[float]:
 
 # ---- beside them: in-process, no server --------------------------------------------------
 def log_read_seconds(url: str) -> tuple[int, float]:
-    """Read every event the rebuild reads, in the rebuild's pages, and nothing else."""
-    from projections.documents import TOPICS
-    from projections.rebuild import REBUILD_BATCH
+    """Read every event the rebuild reads, with the rebuild's own reader and pages, and nothing else."""
+    from projections.rebuild import REBUILD_BATCH, read_log
     from service.config import parse_database_url
     from service.event_store import EventStore
     store = EventStore(parse_database_url(url))
     try:
         head, position, t0 = store.event_log.head(), 0, time.perf_counter()
         while position < head:
-            page = store.event_log.after(position + 1, REBUILD_BATCH, stop=head, topics=TOPICS)
-            if not page:
-                break
-            position = page[-1].id
+            _, position = read_log(store, position + 1, head, REBUILD_BATCH)
         return head, time.perf_counter() - t0
     finally:
         store.close()
@@ -184,10 +183,11 @@ def report(backend: str, r: dict, args) -> None:
     head = r["head"]
     print(f"  catch-up at server start (runner from position 0): {head:,} events in {r['catch_up_s']:.1f} s = "
           f"{head / r['catch_up_s']:,.0f} events/s (from the server's start: start-up included)")
-    rates = [events / seconds for events, seconds in r["rebuilds"]]
+    rates = [events / seconds for events, seconds, _ in r["rebuilds"]]
     events, read_s = r["log_read"]
-    for (ev, s), rate in zip(r["rebuilds"], rates):
-        print(f"  rebuild (RebuildProjections): {ev:,} events in {s:.2f} s = {rate:,.0f} events/s")
+    for (ev, s, swapped), rate in zip(r["rebuilds"], rates):
+        print(f"  rebuild (RebuildProjections): {ev:,} events in {s:.2f} s = {rate:,.0f} events/s to the stream's end "
+              f"(incl. the 1 s grace before the old tables are dropped); {ev / swapped:,.0f} events/s to the swap")
     print(f"  baseline: reading the same events from the log only: {events:,} events in {read_s:.2f} s = "
           f"{events / read_s:,.0f} events/s")
     every = [v for values in r["search"].values() for v in values]
@@ -206,8 +206,8 @@ def report(backend: str, r: dict, args) -> None:
     print_goal("search p50" + scope, f"{median(every):.2f} ms", "<= 20 ms", median(every) <= 20 if full else None)
     print_goal("search p99" + scope, f"{percentile(every, 99):.2f} ms", "<= 60 ms",
                percentile(every, 99) <= 60 if full else None)
-    print_goal("rebuild", f"{max(rates):,.0f} events/s (best of {len(rates)})", ">= 20,000 events/s",
-               max(rates) >= 20_000)
+    print_goal("rebuild", f"{max(rates):,.0f} events/s (best of {len(rates)}, to the stream's end; median "
+               f"{sorted(rates)[len(rates) // 2]:,.0f})", ">= 20,000 events/s", max(rates) >= 20_000)
     print(f"  {busy_note()}", flush=True)
 
 
@@ -218,7 +218,7 @@ def main(argv=None) -> int:
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--postgres", default=DEFAULT_POSTGRES, help="admin URL: a throw-away database is made beside it")
     ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--rebuilds", type=int, default=2)
+    ap.add_argument("--rebuilds", type=int, default=3)
     ap.add_argument("--lag-samples", type=int, default=50)
     ap.add_argument("--store", default="", help="use this filled store (one backend) instead of filling one")
     ap.add_argument("--keep", action="store_true", help="keep the filled stores and print their URLs")

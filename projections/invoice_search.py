@@ -54,7 +54,7 @@ class InvoiceSearch(DocumentTable):
     columns = ("invoice_id", "ordinal", "reseller_id", "status", "issue_date", "haystack", "payment_status",
                "due_date", "owes", "position")
     holds_doc = False
-    documents = InvoiceList.name  # the read model whose table holds the documents
+    documents = InvoiceList()  # the read model whose table holds the documents
 
     def row(self, doc: dict, position: int) -> tuple:
         return (doc["invoice_id"], doc["ordinal"], doc["reseller_id"], doc["status"], doc["issue_date"],
@@ -75,7 +75,7 @@ class InvoiceSearch(DocumentTable):
             params.append(f.issued_to.isoformat())
         receivable_conditions(f.receivable, where, params)
         self.match(generation, query_words(f.query), where, params)
-        docs = InvoiceList().table(self.documents_generation(sql))
+        docs = self.documents.table(self.documents_generation(sql))
         rows = sql.execute(f"SELECT d.doc, s.position FROM (SELECT invoice_id, ordinal, position FROM "
                            f"{self.table(generation)} WHERE {' AND '.join(where)} ORDER BY ordinal DESC LIMIT ?) s "
                            f"JOIN {docs} d ON d.invoice_id = s.invoice_id ORDER BY s.ordinal DESC",
@@ -83,9 +83,11 @@ class InvoiceSearch(DocumentTable):
         return [(self.parse(d), int(p)) for d, p in rows]
 
     def documents_generation(self, sql) -> int:
-        found = sql.execute("SELECT generation FROM billing_projections WHERE name = ?", (self.documents,)).fetchall()
+        """The live generation of the documents' table (swapped together with this one's by a rebuild)."""
+        found = sql.execute("SELECT generation FROM billing_projections WHERE name = ?",
+                            (self.documents.name,)).fetchall()
         if not found:
-            raise LookupError(f"projection {self.documents} is not set up")
+            raise LookupError(f"projection {self.documents.name} is not set up")
         return int(found[0][0])
 
     def match(self, generation: int, words: list[str], where: list[str], params: list) -> None:
