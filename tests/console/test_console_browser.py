@@ -61,6 +61,21 @@ def stack(tmp_path_factory):
     running.stop(0)
 
 
+def replaced(element) -> bool:
+    """The page `element` belonged to is gone. Chromedriver says so as a stale element, or (seen
+    under load) as an inspector error that the node "does not belong to the document"."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
+    return False
+
+
 class Stack:
     def __init__(self, url, driver, api, screens):
         self.url, self.driver, self.api, self.screens = url, driver, api, screens
@@ -83,7 +98,7 @@ class Stack:
         from selenium.webdriver.support.ui import WebDriverWait
         old = self.find("html")
         (element or self.button(text)).click()
-        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, 15).until(lambda d: replaced(old))
         WebDriverWait(self.driver, 15).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
 
