@@ -310,3 +310,17 @@ def pb_date(day: dt.date) -> date_pb2.Date:
 
 def pb_period(start: dt.date, end: dt.date) -> types_pb2.Period:
     return types_pb2.Period(start_date=pb_date(start), end_date=pb_date(end))
+
+
+def store_url(backend: str, existing: str | None, postgres_admin: str, tmp) -> tuple[str, object] | None:
+    """(database URL, drop function) for one backend's run: an existing store, a SQLite file in `tmp`,
+    or a throw-away PostgreSQL database; None (said on stdout) when PostgreSQL cannot be reached."""
+    if existing:
+        return existing, (lambda: None)
+    if backend == "sqlite":
+        return f"sqlite:///{tmp}/store.db", (lambda: None)
+    reason = postgres_unreachable(postgres_admin)
+    if reason:
+        print(f"== postgres skipped: {reason}")
+        return None
+    return create_postgres_database(postgres_admin)

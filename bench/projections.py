@@ -35,8 +35,8 @@ import grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-from common import (billing_argv, busy_note, create_postgres_database, median, pb_period, percentile,  # noqa: E402
-                    postgres_unreachable, print_goal, print_header, print_table, serve, DEFAULT_POSTGRES)
+from common import (billing_argv, busy_note, median, pb_period, percentile,  # noqa: E402
+                    print_goal, print_header, print_table, serve, store_url, DEFAULT_POSTGRES)
 import readside_store  # noqa: E402
 
 from billing.v1 import (invoice_pb2, invoice_pb2_grpc, projection_pb2, projection_pb2_grpc,  # noqa: E402
@@ -232,16 +232,10 @@ def main(argv=None) -> int:
     results, answers = {}, {}
     try:
         for backend in backends:
-            if args.store:
-                url, drop = args.store, (lambda: None)
-            elif backend == "sqlite":
-                url, drop = f"sqlite:///{tmp}/store.db", (lambda: None)
-            else:
-                reason = postgres_unreachable(args.postgres)
-                if reason:
-                    print(f"== postgres skipped: {reason}")
-                    continue
-                url, drop = create_postgres_database(args.postgres)
+            where = store_url(backend, args.store, args.postgres, tmp)
+            if where is None:
+                continue
+            url, drop = where
             print(f"== {backend}: {url}", flush=True)
             try:
                 results[backend] = run_backend(url, args, tmp, fill=not args.store)

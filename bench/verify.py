@@ -32,8 +32,8 @@ import grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-from common import (BILLING, DEFAULT_POSTGRES, billing_argv, busy_note, create_postgres_database,  # noqa: E402
-                    postgres_unreachable, print_goal, print_header, serve)
+from common import (BILLING, DEFAULT_POSTGRES, billing_argv, busy_note,  # noqa: E402
+                    print_goal, print_header, serve, store_url)
 import readside_store  # noqa: E402
 
 from billing.v1 import projection_pb2, projection_pb2_grpc  # noqa: E402
@@ -202,16 +202,10 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="billing-bench-verify-"))
     try:
         for backend in backends:
-            if args.store:
-                url, drop = args.store, (lambda: None)
-            elif backend == "sqlite":
-                url, drop = f"sqlite:///{tmp}/store.db", (lambda: None)
-            else:
-                reason = postgres_unreachable(args.postgres)
-                if reason:
-                    print(f"== postgres skipped: {reason}")
-                    continue
-                url, drop = create_postgres_database(args.postgres)
+            where = store_url(backend, args.store, args.postgres, tmp)
+            if where is None:
+                continue
+            url, drop = where
             print(f"== {backend}: {url}", flush=True)
             try:
                 result = run_backend(url, args, tmp, fill=not args.store)
