@@ -17,6 +17,7 @@ from service.persistence.backend import Backend, schema_lock
 from service.persistence.environment import library_env, postgres_dsn
 from service.persistence.event_log import EventLog
 from service.persistence.positions import EventPositions
+from service.persistence.schema import fill_documents_from_first_release
 
 
 class EventStore(Application):
@@ -27,6 +28,8 @@ class EventStore(Application):
         with schema_lock(postgres_dsn(database)):
             super().__init__(env=library_env(database))
         self.backend = Backend(self.recorder.datastore, postgres=database.kind == "postgres")
+        with schema_lock(postgres_dsn(database)):
+            fill_documents_from_first_release(self.backend)
         self.positions = EventPositions(self.backend, self.recorder.events_table_name)
         self.event_log = EventLog(self.recorder, self.backend)
         self.on_saved: list[Callable[[int], None]] = []

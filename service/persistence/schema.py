@@ -62,11 +62,6 @@ TABLES = [
         start_day INTEGER NOT NULL,
         end_day INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS billing_documents_active ON billing_documents (reseller_id, kind, status)",
-    # Once, on a store written by the first release: its invoices (all of the built-in series).
-    """INSERT INTO billing_documents (document_id, kind, reseller_id, number, series_id, sequence, status,
-        start_day, end_day)
-        SELECT invoice_id, 'INVOICE', reseller_id, number, 'invoices', sequence, status, start_day, end_day
-        FROM billing_invoices WHERE NOT EXISTS (SELECT 1 FROM billing_documents)""",
     # The numbering series created by UpsertSeries (the built-in ones are not listed here).
     """CREATE TABLE IF NOT EXISTS billing_series (
         series_id TEXT PRIMARY KEY,
@@ -78,3 +73,25 @@ def statements(sqlite: bool) -> list[str]:
     """TABLES for one backend; on SQLite the ledger tables are clustered on their key
     (WITHOUT ROWID: one b-tree per insert instead of table + index)."""
     return [t.replace("{clustered}", " WITHOUT ROWID" if sqlite else "") for t in TABLES]
+
+
+# Once, on a store written by the first release: its invoices (all of the built-in series).
+FIRST_RELEASE_DOCUMENTS = """INSERT INTO billing_documents (document_id, kind, reseller_id, number, series_id,
+    sequence, status, start_day, end_day)
+    SELECT invoice_id, 'INVOICE', reseller_id, number, 'invoices', sequence, status, start_day, end_day
+    FROM billing_invoices"""
+
+
+def fill_documents_from_first_release(backend) -> None:
+    """Copy the first release's invoice index into billing_documents when that is still empty.
+
+    Only reads when there is nothing to do (every open but the first after an upgrade), so opening
+    a store a server is writing to (e.g. `billing audit verify --database`) never needs the write lock."""
+    with backend.transaction(write=False) as sql:
+        if sql.execute("SELECT 1 FROM billing_documents LIMIT 1").fetchall():
+            return
+        if not sql.execute("SELECT 1 FROM billing_invoices LIMIT 1").fetchall():
+            return
+    with backend.transaction() as sql:
+        if not sql.execute("SELECT 1 FROM billing_documents LIMIT 1").fetchall():
+            sql.execute(FIRST_RELEASE_DOCUMENTS)
