@@ -14,6 +14,7 @@ from service.persistence.ledger import Ledger
 from service.persistence.reseller_index import ResellerTermsWrite
 from service.persistence.document_index import DocumentIndex
 from service.audit.verify import verify
+from projections.rebuild import rebuild
 
 from billing.v1 import invoice_pb2, projection_pb2, projection_pb2_grpc
 from helpers import Stubs, call, create, credit, reseller, send
@@ -120,3 +121,10 @@ def test_a_rebuilt_generation_has_its_indexes_and_answers_every_search_as_before
         assert "proj_invoice_search_3_trgm" in index_names(database_url, "proj_invoice_search_3")
     report = verify(server.store, Ledger(server.store.backend), DocumentIndex(server.store.backend))
     assert report.problems == [] and not report.notes and report.invoices == len(made)
+    for batch_size in (1, 2, 3):  # pages that end mid-window, windows with no invoice event at all
+        for _ in range(3):
+            s.resellers.UpsertReseller(reseller(f"x{batch_size}-{_}", name="No Invoices"))
+        result = rebuild(server.store, server.runner.models, batch_size=batch_size, grace_seconds=0)
+        assert result.invoice_events == len(made) + 3 and search_all(s) == before  # 6 issued, 1 void, 1 credit, 1 note
+        report = verify(server.store, Ledger(server.store.backend), DocumentIndex(server.store.backend))
+        assert report.problems == [] and not report.notes
