@@ -6,17 +6,48 @@ transaction be half applied; only an OS crash or power loss can drop the last co
 `FULL` also survives those, at the price of one fsync per commit (measured here: ~2.9 ms per
 invoice, ~9 % of ingest). For production durability use PostgreSQL.
 """
+import time
+
+from eventsourcing.persistence import ConnectionUnavailableError
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteFactory
 
 SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+POOL_SIZE, MAX_OVERFLOW = 16, 48  # gRPC workers + storing threads + runner + rebuilds, with room
 
 
 class _TunedPool(SQLiteConnectionPool):
+    """The library's pool, with our `synchronous` setting and readers that never queue behind writers.
+
+    The library hands out connections through one fair queue, and a writer waits for the single
+    writer slot while at the head of that queue: under load every read (an aggregate load, a
+    search) waited for the call batch being written and for every writer queued before it (issue
+    #11: CreateInvoice's loads queued behind ingest). SQLite in WAL mode reads beside a writer,
+    so here a writer takes the writer slot *before* joining the queue; a read only waits for a
+    free connection. Still one writer at a time in this process (SQLite's lock is not fair:
+    its busy handler sleeps in steps of milliseconds).
+    """
+
     synchronous = "NORMAL"
 
     def _create_connection(self) -> SQLiteConnection:
         conn = super()._create_connection()
         conn._sqlite_conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        return conn
+
+    def get_connection(self, timeout: float | None = None, *, is_writer: bool | None = None) -> SQLiteConnection:
+        if is_writer is not True or self._mutually_exclusive_read_write:
+            return super().get_connection(timeout, is_writer=None if is_writer is False else is_writer)
+        timeout = self.pool_timeout if timeout is None else timeout
+        started = time.monotonic()
+        if not self._writer_lock.acquire(timeout=timeout):
+            raise ConnectionUnavailableError("Timed out waiting for return of writer")
+        try:
+            conn = super().get_connection(max(0.0, timeout - (time.monotonic() - started)), is_writer=None)
+        except BaseException:
+            self._writer_lock.release()
+            raise
+        self._num_writers += 1
+        conn.is_writer = True  # put_connection releases the writer slot
         return conn
 
 
@@ -25,6 +56,7 @@ class TunedSQLiteFactory(SQLiteFactory):
         super().__init__(env)
         pool = self.datastore.pool
         pool.__class__ = _TunedPool  # before the first connection is opened
+        pool.pool_size, pool.max_overflow = POOL_SIZE, MAX_OVERFLOW
         mode = (env.get("SQLITE_SYNCHRONOUS") or "NORMAL").upper()
         if mode not in SYNCHRONOUS_MODES:  # config validates it; never guess a durability level
             raise ValueError(f"SQLITE_SYNCHRONOUS: want one of {', '.join(SYNCHRONOUS_MODES)}, got {mode!r}")

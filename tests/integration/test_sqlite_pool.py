@@ -1,0 +1,90 @@
+"""The SQLite connection pool (service/persistence/sqlite_store.py): one writer at a time, and reads
+that never queue behind writers (WAL lets SQLite read beside a write)."""
+import threading
+from datetime import date
+
+import pytest
+
+from helpers import wait_until
+from service.config import parse_database_url
+from service.event_store import EventStore
+from service.persistence.ledger import Ledger
+
+MONTH = (date(2026, 3, 1), date(2026, 3, 31))
+
+
+class WatchedLock:
+    """The pool's writer lock, telling when somebody has to wait for it."""
+
+    def __init__(self, lock):
+        self.lock, self.waiting = lock, threading.Event()
+
+    def acquire(self, blocking=True, timeout=-1):
+        if self.lock.acquire(blocking=False):
+            return True
+        self.waiting.set()
+        return self.lock.acquire(blocking, timeout)
+
+    def release(self):
+        self.lock.release()
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = EventStore(parse_database_url(f"sqlite:///{tmp_path}/pool.db"))
+    yield store
+    store.close()
+
+
+def write_until(store, release: threading.Event, entered: list, name: str, errors: list):
+    try:
+        with store.backend.transaction() as sql:
+            entered.append(name)
+            sql.execute("UPDATE billing_documents SET status = status WHERE document_id = ?", ("none",))
+            release.wait(30)
+    except Exception as e:  # noqa: BLE001 - reported by the test
+        errors.append(e)
+
+
+def test_a_read_completes_while_a_write_is_in_flight_and_another_waits_for_it(store):
+    pool = store.recorder.datastore.pool
+    pool._writer_lock = watched = WatchedLock(pool._writer_lock)
+    release, entered, errors = threading.Event(), [], []
+    first = threading.Thread(target=write_until, args=(store, release, entered, "first writer", errors))
+    second = threading.Thread(target=write_until, args=(store, release, entered, "second writer", errors))
+    first.start()
+    try:
+        wait_until(lambda: entered == ["first writer"], 10, "the first write in flight")
+        second.start()
+        assert watched.waiting.wait(10)  # the second writer waits for the first
+        Ledger(store.backend).period_usage("r1", *MONTH)
+        entered.append("read")
+    finally:
+        release.set()
+        for t in (first, second):
+            t.join(30)
+    assert entered == ["first writer", "read", "second writer"] and errors == []
+
+
+def test_writers_take_turns(store):
+    """Two writers never hold a write connection at the same time (SQLite's lock is not waited
+    for in its busy handler's sleeps)."""
+    inside, overlaps, lock = [0], [], threading.Lock()
+
+    def writer():
+        for _ in range(50):
+            with store.backend.transaction():
+                with lock:
+                    inside[0] += 1
+                    overlaps.append(inside[0])
+                with lock:
+                    inside[0] -= 1
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(overlaps) == 200 and max(overlaps) == 1
+
+
+
