@@ -224,12 +224,16 @@ class InvoiceBook(Aggregate):
     def _release(self, invoice_id: str) -> None:
         self.active.pop(invoice_id, None)
 
-    def claim(self, invoice_id: str, number: str, period: Period) -> None:
+    def check_free(self, period: Period) -> None:
+        """Refuse a period overlapping an active one."""
         lo, hi = period.start.isoformat(), period.end.isoformat()  # ISO dates compare as text
         for start, end, other_number in self.active.values():
             if start <= hi and lo <= end:
                 raise FailedPrecondition(
                     f"period overlaps invoice {other_number} ({start}..{end}); void or credit it first")
+
+    def claim(self, invoice_id: str, number: str, period: Period) -> None:
+        self.check_free(period)
         self._claim(invoice_id, number, period.start.isoformat(), period.end.isoformat())
 
     def release(self, invoice_id: str) -> None:

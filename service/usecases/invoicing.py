@@ -1,13 +1,17 @@
 """Invoices (SPEC §5, §6): calculate, issue (number + book + invoice in one save), read, void."""
+import itertools
+import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, ContextManager
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-from domain.errors import AlreadyExists, InvalidArgument, NotFound
-from domain.invoice import Invoice, InvoiceBook, InvoiceStatus, Totals, compute_totals, invoice_uuid
-from domain.numbering import DocumentKind
+from domain.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from domain.invoice import (Invoice, InvoiceBook, InvoiceStatus, Totals, UsageRow, compute_totals,
+                            invoice_uuid)
+from domain.numbering import Counter, DocumentKind
 from domain.period import Period
 from domain.reseller import Reseller
 from domain.text import MAX_ID, check_text
@@ -15,12 +19,36 @@ from service.event_store import EventStore
 from service.persistence.document_index import DocumentIndex, DocumentIssuedWrite, DocumentStatusWrite
 from service.persistence.ledger import Ledger
 from service.render.job import BUILTIN_REVISION
+from service.persistence.errors import is_unreachable
 from service.retry import retrying
+from service.usecases.group_commit import GroupCommit, Outcome
 from service.usecases.numbering import NumberingAdmin
 from service.usecases.resellers import Resellers
 
+log = logging.getLogger("billing.invoicing")
 MAX_REQUEST_ID = 255
 MAX_REASON = 1000
+
+
+class GroupAborted(Conflict):
+    """A create saved in a group failed; the others retry alone."""
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """An invoice calculated and ready to be numbered and saved."""
+
+    key: str
+    request_id: str
+    invoice_id: UUID
+    reseller: Reseller
+    period: Period
+    usage: list[UsageRow]
+    covers_through: int
+    totals: Totals
+    book: InvoiceBook
+    template_version: int
+    locks_reseller: bool  # the save takes the reseller's write lock itself (no guard held)
 
 
 class Invoicing:
@@ -35,6 +63,8 @@ class Invoicing:
         self.reseller_guard = reseller_guard  # keeps the reseller's ingest out while an invoice is made
         self.counter_lock = counter_lock  # in-process creates share one counter: queue, don't collide
         self.default_template = default_template  # the template version new invoices pin
+        self.creates = GroupCommit(counter_lock, self._save_group)  # creates queued behind one save together
+        self.saved_books: dict[str, int] = {}  # reseller id -> the book version this process saved last
 
     def calculate(self, reseller_id: str, period: Period) -> tuple[Reseller, Totals]:
         reseller = self.resellers.get(reseller_id)
@@ -44,9 +74,16 @@ class Invoicing:
     def create(self, reseller_id: str, period: Period, request_id: str = "") -> tuple[Invoice, int]:
         check_text("request_id", request_id, MAX_REQUEST_ID)
         key = f"request:{request_id}" if request_id else f"auto:{uuid4().hex}"
-        return retrying(lambda: self._create(key, request_id, reseller_id, period))
+        attempts = itertools.count()
+        return retrying(lambda: self._create(key, request_id, reseller_id, period, guarded=next(attempts) > 0))
 
-    def _create(self, key: str, request_id: str, reseller_id: str, period: Period) -> tuple[Invoice, int]:
+    def _create(self, key: str, request_id: str, reseller_id: str, period: Period,
+                guarded: bool) -> tuple[Invoice, int]:
+        """One attempt. The first is optimistic: the save re-checks the period's usage under the
+        reseller's write lock and aborts if calls arrived meanwhile. A retry (of any conflict) holds
+        the reseller guard throughout, so a steady stream of calls cannot abort it again. Creates
+        thus never wait for other batches in the common case (issue #11: an invoice must not
+        queue behind call batches)."""
         invoice_id = invoice_uuid(key)
         if request_id:
             existing = self.store.load_or_none(invoice_id)
@@ -55,37 +92,103 @@ class Invoicing:
                     raise AlreadyExists(f"request_id {request_id!r} was used for a different invoice request")
                 return existing, self.store.positions.of(invoice_id)
         reseller = self.resellers.get(reseller_id)
+        if not guarded:
+            return self._issue(key, request_id, invoice_id, reseller, period, guarded)
         with self.reseller_guard(reseller_id):
-            return self._issue(key, request_id, invoice_id, reseller, period)
+            return self._issue(key, request_id, invoice_id, reseller, period, guarded)
 
-    def _issue(self, key: str, request_id: str, invoice_id: UUID, reseller: Reseller, period: Period):
+    def _issue(self, key: str, request_id: str, invoice_id: UUID, reseller: Reseller, period: Period, guarded: bool):
         terms, reseller_id = reseller.terms, reseller.reseller_id
         usage, covers_through = self.ledger.usage_and_watermark(reseller_id, period.start, period.end)
         totals = compute_totals(usage, terms.currency, terms.tax_rate)
-        with self.counter_lock:  # only the numbering part queues: other resellers' reads run meanwhile
-            return self._number_and_save(key, request_id, invoice_id, reseller, period, usage, covers_through,
-                                         totals)
-
-    def _number_and_save(self, key, request_id, invoice_id, reseller, period, usage, covers_through, totals):
-        terms, reseller_id = reseller.terms, reseller.reseller_id
+        # The book and the template are read before the counter lock: a book that changes
+        # meanwhile makes the save clash on its version (and retry); the lock guards the counter.
         book = self.store.load_or_none(InvoiceBook.create_id(reseller_id)) or InvoiceBook(reseller_id)
+        book.check_free(period)  # an overlap is refused before queueing for the counter
+        issue = IssueRequest(key, request_id, invoice_id, reseller, period, usage, covers_through, totals, book,
+                             self.default_template(), locks_reseller=not guarded)
+        if guarded:  # a retry is saved alone: whatever aborted its group cannot abort it again
+            with self.counter_lock:
+                return self._save_alone(issue)
+        return self.creates.submit(issue)
+
+    # ---- numbering and saving (under the counter lock) ------------------------------------------
+    def _save_group(self, issues: list[IssueRequest]) -> list[Outcome]:
+        """Save the queued creates: one per reseller together in one transaction, a second one for
+        the same reseller after it, alone (its book is stale then: it clashes and retries)."""
+        together, after, resellers = [], [], set()
+        for issue in issues:
+            (after if issue.reseller.reseller_id in resellers else together).append(issue)
+            resellers.add(issue.reseller.reseller_id)
+        outcomes = dict(zip(map(id, together), self._save_together(together) if len(together) > 1
+                            else [self._outcome_alone(together[0])]))
+        outcomes.update((id(issue), self._outcome_alone(issue)) for issue in after)
+        return [outcomes[id(issue)] for issue in issues]
+
+    def _save_together(self, issues: list[IssueRequest]) -> list[Outcome]:
+        """One atomic save of several invoices (numbers in queue order, gap-free). If anything fails,
+        nothing is written and every create retries alone (a GroupAborted conflict), where only the
+        culprit meets its error again; an unreachable database is reported as it is."""
+        try:
+            series: dict[str, Counter] = {}
+            built = [self._build(issue, series) for issue in issues]
+            invoices, books = [b[0] for b in built], [b[1] for b in built]
+            recordings = self.store.save_recorded(*invoices, *series.values(), *books,  # books last: each
+                                                  side_writes=tuple(b[2] for b in built))  # create's position
+        except Exception as e:  # noqa: BLE001 - sorted out by retrying each alone
+            if is_unreachable(e):
+                return [Outcome(error=e) for _ in issues]
+            log.debug("group of %d creates aborted, each retries alone: %s", len(issues), e)
+            return [Outcome(error=GroupAborted(f"a create saved in the same group failed: {e}")) for _ in issues]
+        self._saved(books)
+        position = {r.domain_event.originator_id: r.notification.id for r in recordings}  # the last event of each
+        return [Outcome((invoice, position[book.id])) for invoice, book in zip(invoices, books)]
+
+    def _outcome_alone(self, issue: IssueRequest) -> Outcome:
+        try:
+            return Outcome(self._save_alone(issue))
+        except Exception as e:  # noqa: BLE001 - raised in the create's own thread
+            return Outcome(error=e)
+
+    def _save_alone(self, issue: IssueRequest) -> tuple[Invoice, int]:
+        series: dict[str, Counter] = {}
+        invoice, book, write = self._build(issue, series)
+        position = self.store.save_all(invoice, *series.values(), book, side_writes=(write,))
+        self._saved([book])
+        return invoice, position
+
+    def _saved(self, books: list[InvoiceBook]) -> None:
+        for book in books:
+            self.saved_books[book.reseller_id] = max(book.version, self.saved_books.get(book.reseller_id, 0))
+
+    def _build(self, issue: IssueRequest, series: dict[str, Counter]) -> tuple[Invoice, InvoiceBook,
+                                                                               DocumentIssuedWrite]:
+        """Number the invoice (advancing its series, loaded once per group into `series`) and claim its
+        period in its book; returns the new invoice, the book and the index write."""
+        terms, reseller_id, period = issue.reseller.terms, issue.reseller.reseller_id, issue.period
         series_id = self.numbering.series_for(DocumentKind.INVOICE, terms.invoice_series_id, "invoice_series_id")
-        series = self.numbering.counter(series_id)
+        if series_id not in series:
+            series[series_id] = self.numbering.counter(series_id)
         issued_at = datetime.now(timezone.utc)
         issue_date = issued_at.astimezone(ZoneInfo(terms.time_zone)).date()
-        sequence, number = self.numbering.take(series, str(invoice_id), issue_date)
-        book.claim(str(invoice_id), number, period)  # an overlap raises: nothing is saved
-        invoice = Invoice(invoice_key=key, request_id=request_id, sequence=sequence, number=number,
+        sequence, number = self.numbering.take(series[series_id], str(issue.invoice_id), issue_date)
+        book = issue.book
+        if book.version < self.saved_books.get(reseller_id, 0):  # a create for the reseller saved since
+            book = self.store.load(book.id, "invoice book")  # it was read: saving this one would clash
+        book.claim(str(issue.invoice_id), number, period)
+        totals = issue.totals
+        invoice = Invoice(invoice_key=issue.key, request_id=issue.request_id, sequence=sequence, number=number,
                           reseller_id=reseller_id, period=period.as_dict(), issued_at=issued_at,
                           issue_date=issue_date.isoformat(), bill_to=terms.as_dict(),
                           currency=terms.currency, lines=totals.lines, subtotal=totals.subtotal,
                           tax_rate=totals.tax_rate, tax=totals.tax, total=totals.total,
-                          template_version=self.default_template(), covers_through=covers_through,
+                          template_version=issue.template_version, covers_through=issue.covers_through,
                           series_id=series_id, due_date=(issue_date + timedelta(days=terms.payment_terms_days)).isoformat(),
                           builtin_revision=BUILTIN_REVISION)
-        write = DocumentIssuedWrite(str(invoice_id), DocumentKind.INVOICE, reseller_id, number, series_id, sequence,
-                                    period.start, period.end, tuple(usage))
-        return invoice, self.store.save_all(invoice, series, book, side_writes=(write,))
+        write = DocumentIssuedWrite(str(issue.invoice_id), DocumentKind.INVOICE, reseller_id, number, series_id,
+                                    sequence, period.start, period.end, tuple(issue.usage),
+                                    locks_reseller=issue.locks_reseller)
+        return invoice, book, write
 
     def get(self, invoice_id: UUID, version: int | None = None) -> tuple[Invoice, int]:
         invoice = self.store.load(invoice_id, f"invoice {invoice_id}", version)

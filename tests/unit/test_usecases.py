@@ -1,10 +1,13 @@
 """The invoice and numbering use cases (Invoicing, NumberingAdmin) against in-memory fakes
 (tests/unit/fakes.py): the service layer's rules, exact and fast, without a database."""
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from domain.invoice import InvoiceBook, InvoiceStatus
 from domain.numbering import Numbering
+from helpers import wait_until
 from unit.fakes import call, events, period, terms
 
 
@@ -141,6 +144,77 @@ def test_calls_arriving_between_reading_and_saving_are_covered_by_the_retry(uc):
     invoice, _ = uc.invoicing.create("r1", period())
     assert injected[0].accepted == 1 and invoice.subtotal == "3.00" and invoice.number == "1"
     assert uc.numbering.get()[0].next_number == 2
+
+
+# ---- creates saved together (service/usecases/group_commit.py) -----------------------------------
+def create_queued(uc, requests: list[tuple[str, object]]) -> list:
+    """Create each (reseller_id, period) from its own thread while the test holds the counter lock, so
+    all of them queue and one leader saves them; returns each create's invoice or exception."""
+    pool = ThreadPoolExecutor(len(requests))
+    with uc.fake.counter_lock:
+        futures = [pool.submit(uc.invoicing.create, rid, p) for rid, p in requests]
+        wait_until(lambda: uc.invoicing.creates.queued == len(requests), 10, "every create queued")
+    outcomes = [f.exception(timeout=10) or f.result()[0] for f in futures]
+    pool.shutdown()
+    return outcomes
+
+
+def count_saves(uc) -> list:
+    """Every save_recorded call's number of aggregates (the fake store's saves are recorded)."""
+    saves, real = [], uc.store.save_recorded
+
+    def recording(*aggregates, **kw):
+        saves.append(len(aggregates))
+        return real(*aggregates, **kw)
+    uc.store.save_recorded = recording
+    return saves
+
+
+def test_creates_queued_behind_the_counter_are_numbered_gap_free_in_one_save(uc):
+    for rid in ("r2", "r3", "r4", "r5"):
+        uc.resellers.upsert(terms(rid))
+        uc.ingest.record_calls([call(f"c-{rid}", reseller_id=rid, amount="2")])
+    saves = count_saves(uc)
+    invoices = create_queued(uc, [(rid, period()) for rid in ("r1", "r2", "r3", "r4", "r5")])
+    assert sorted(i.sequence for i in invoices) == [1, 2, 3, 4, 5] and uc.numbering.get()[0].next_number == 6
+    assert saves == [5 + 1 + 5]  # five invoices, the counter and five books in ONE save
+    assert [i.total for i in invoices] == ["0.00"] + ["2.38"] * 4
+    assert {r.number for r in uc.fake.documents.rows().values()} == {"1", "2", "3", "4", "5"}
+
+
+def test_a_group_whose_save_aborts_is_saved_alone_one_by_one(uc):
+    uc.resellers.upsert(terms("r2"))
+    uc.resellers.upsert(terms("r3"))
+    ledger, injected = uc.fake.ledger, []
+    real_read = ledger.usage_and_watermark
+
+    def r2_gets_a_call_after_reading(reseller_id, *args):
+        answer = real_read(reseller_id, *args)
+        if reseller_id == "r2" and not injected:  # the group's save re-checks r2's usage and aborts
+            injected.append(ledger.record([call("racer", reseller_id="r2", amount="3")]))
+        return answer
+    ledger.usage_and_watermark = r2_gets_a_call_after_reading
+    saves = count_saves(uc)
+    outcomes = create_queued(uc, [("r1", period()), ("r2", period()), ("r3", period())])
+    assert outcomes[1].subtotal == "3.00" and injected[0].accepted == 1  # r2's retry has the racer's call
+    assert sorted(o.sequence for o in outcomes) == [1, 2, 3] and uc.numbering.get()[0].next_number == 4
+    assert saves[0] == 7 and len(saves) == 4  # the group's save aborted (UsageChanged), then each alone
+
+
+def test_an_overlapping_period_is_refused_without_waiting_for_the_counter(uc):
+    uc.invoicing.create("r1", period("2026-03-01", "2026-03-10"))
+    with uc.fake.counter_lock:  # a create holding the counter does not delay the refusal
+        with pytest.raises(FailedPrecondition, match="invoice 1 "):
+            uc.invoicing.create("r1", period("2026-03-05", "2026-03-31"))
+    assert uc.invoicing.creates.queued == 0
+
+
+def test_two_creates_of_one_reseller_in_a_group_both_succeed_on_the_newest_book(uc):
+    march, april = period("2026-03-01", "2026-03-31"), period("2026-04-01", "2026-04-30")
+    first, second = create_queued(uc, [("r1", march), ("r1", april)])
+    assert {first.sequence, second.sequence} == {1, 2}
+    book = uc.store.load(InvoiceBook.create_id("r1"), "book")
+    assert sorted(v[0] for v in book.active.values()) == ["2026-03-01", "2026-04-01"]
 
 
 def test_calculating_writes_nothing(uc):
