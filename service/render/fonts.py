@@ -21,7 +21,10 @@ REPLACEMENT = "?"
 # Always in every subset: printable ASCII (page footers, digits) and "€", which makes borb
 # build a Unicode (Type0) font even for pure-Latin text (borb.md pitfall 2).
 BASE_CHARS = frozenset(string.printable.strip() + " €")
-_CACHE_SIZE = 16
+# Subsets kept per worker: (style, character set) entries. A character set costs ~140 ms to subset
+# (both styles) and ~0.25 MB to keep; 8 sets thrashed when 20 resellers' names each brought their
+# own accented letters (render p99 under load, issue #11), 128 sets cost ~16 MB per worker.
+_CACHE_SIZE = 256
 
 _lock = threading.Lock()
 _subsets: OrderedDict[tuple[str, frozenset[str]], object] = OrderedDict()

@@ -19,7 +19,7 @@ from collections import deque
 from service.render.job import RenderFailed, RenderJob, builtin_template_source
 
 READY = ("ready", None)  # a worker's first message: booted and warmed up
-REHEARSED_JOBS = 8  # the last jobs rendered, replayed by a booting worker (its font cache holds 8 pairs)
+REHEARSED_JOBS = 32  # the last jobs rendered, replayed by a booting worker (its font cache holds 128 sets)
 
 
 class _Worker:
