@@ -42,6 +42,7 @@ from service.usecases.templates import Templates
 log = logging.getLogger("billing.server")
 INGEST_THREADS = 8  # storing threads; each stream keeps at most one batch in flight
 RENDER_WORKERS = 2
+RENDER_WARM_SECONDS = 60
 
 
 @dataclass
@@ -109,8 +110,22 @@ def create_server(settings: Settings) -> System:
         use_cases.rendering.start_pool()  # returns at once; the workers boot in the background
     server, rpc_executor, health_servicer = build_grpc_server(use_cases, edge.interceptors, settings.workers)
     port = edge.open_ports(server)  # TLS when configured; /metrics when configured
-    serving(health_servicer)  # the store is open: serving
+    if settings.warm_render_pool:
+        serving(health_servicer, ready=False)  # the library's default for "" is SERVING
+        threading.Thread(target=serving_when_warm, args=(use_cases, health_servicer), daemon=True,
+                         name="health-when-warm").start()
+    else:
+        serving(health_servicer)  # the store is open: serving
     return System(server, port, store, runner, use_cases, health_servicer, edge, [ingest_writer, rpc_executor])
+
+
+def serving_when_warm(use_cases: UseCases, health_servicer: health.HealthServicer) -> None:
+    """Health says SERVING once the render workers have warmed up (RPCs are answered meanwhile, but
+    a load balancer or a client waiting for SERVING never sends a render to a cold worker; issue
+    #11). A pool that has not booted after RENDER_WARM_SECONDS does not keep the server out."""
+    if not use_cases.rendering.wait_warm(RENDER_WARM_SECONDS):
+        log.warning("render workers not warm after %d s; serving anyway", RENDER_WARM_SECONDS)
+    serving(health_servicer)
 
 
 # ---- the admin console (SPEC §16): `serve` starts it after the gRPC server, stops it first -----------

@@ -69,6 +69,8 @@ def build_grpc_server(uc: UseCases, interceptors: list, workers: int) -> tuple[g
     return server, executor, health_servicer
 
 
-def serving(health_servicer: health.HealthServicer) -> None:
+def serving(health_servicer: health.HealthServicer, ready: bool = True) -> None:
+    """Every service (and the server, "") SERVING, or NOT_SERVING while it warms up."""
+    status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
     for name in ["", *SERVICES]:
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        health_servicer.set(name, status)

@@ -86,7 +86,7 @@ class RenderPool:
         if max_workers < 1 or recycle_after < 1:
             raise ValueError("max_workers and recycle_after must be at least 1")
         self._context = multiprocessing.get_context("spawn")
-        self._recycle_after, self._timeout = recycle_after, timeout
+        self._recycle_after, self._timeout, self._size = recycle_after, timeout, max_workers
         self._idle: queue.Queue[_Worker] = queue.Queue()  # booted workers, ready for a job
         self._closed = False
         self._lock = threading.Condition()  # guards everything below and the workers' flags
@@ -96,6 +96,12 @@ class RenderPool:
         self._recent: deque = deque(maxlen=REHEARSED_JOBS)  # jobs that rendered, for booting workers
         for k in range(max_workers):
             self._in_background(self._boot, None, max(1, recycle_after * (k + 1) // max_workers))
+
+    def wait_warm(self, timeout: float) -> bool:
+        """Block until every first worker has booted (or the pool closed); False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(
+                lambda: self._closed or sum(w.booted and not w.retired for w in self._workers) >= self._size, timeout)
 
     def render(self, job) -> bytes:
         worker = self._checkout()

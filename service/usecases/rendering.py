@@ -83,6 +83,10 @@ class Rendering:
         """Build the pool now: its workers boot and warm up in the background (this does not wait)."""
         self._render_pool()
 
+    def wait_warm(self, timeout: float) -> bool:
+        """Block until the pool's workers have booted and warmed up (False on timeout)."""
+        return self._render_pool().wait_warm(timeout)
+
     def close(self) -> None:
         """Stop the render workers (idempotent); later renders fail with RenderFailed."""
         with self._pool_lock:

@@ -166,3 +166,25 @@ def test_the_server_process_never_imports_borb():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=180)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert result.stdout == b"[]"
+
+
+def test_billing_serve_says_serving_only_once_its_render_workers_are_warm(tmp_path):
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    system = create_server(Settings(listen="127.0.0.1:0", database=parse_database_url(f"sqlite:///{tmp_path}/h.db"),
+                                    warm_render_pool=True))
+    system.server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{system.port}") as ch:
+            health = health_pb2_grpc.HealthStub(ch)
+
+            def serving() -> bool:
+                status = health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+                assert status in (health_pb2.HealthCheckResponse.NOT_SERVING, health_pb2.HealthCheckResponse.SERVING)
+                return status == health_pb2.HealthCheckResponse.SERVING
+            wait_for(serving)
+            pool = system.use_cases.rendering._pool
+            assert sum(w.booted and not w.retired for w in pool._workers) == 2  # SERVING => both warm
+    finally:
+        system.stop(0)
