@@ -78,7 +78,7 @@ def build_use_cases(store: EventStore, runner: ProjectionRunner, ingest_writer: 
     resellers = Resellers(store, ResellerIndex(store.backend), numbering)
     templates = Templates(store)
     invoicing = Invoicing(store, ledger, index, resellers, numbering, store.backend.reseller_guard, counter_lock,
-                          templates.default_version)
+                          templates.default_version, guard_first=store.backend.postgres)
     rendering = Rendering(store, templates, lambda: RenderPool(max_workers=render_workers))
     queries = InvoiceQueries(runner)
     return UseCases(

@@ -44,15 +44,6 @@ class Sql:
                 self.cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", lock_key(rid))
 
 
-    def try_lock_reseller(self, reseller_id: str) -> bool:
-        """`lock_resellers` for one reseller without waiting: False if another transaction or
-        session holds it (PostgreSQL; SQLite's single writer has it already)."""
-        if not self.postgres:
-            return True
-        self.cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", lock_key(reseller_id))
-        return bool(self.cursor.fetchone()[0])
-
-
 def lock_key(reseller_id: str) -> tuple[int, int]:
     return 7001, zlib.crc32(reseller_id.encode()) - 2**31
 

@@ -98,17 +98,13 @@ class DocumentIssuedWrite:
     start: date
     end: date
     usage: tuple[UsageRow, ...] | None = None  # invoices: what the invoice was calculated from
-    locks_reseller: bool = False  # False: the caller holds the reseller guard (ingest is kept out)
 
     def run(self, sql: Sql) -> None:
         if self.usage is not None:
-            # Without the guard the reseller is locked here, without waiting: the caller holds the
-            # counter lock, and a guarded create waits for the counter while holding the reseller's
-            # lock, so waiting here could deadlock. Busy (a batch of its calls in flight) = retry.
-            if self.locks_reseller and not sql.try_lock_reseller(self.reseller_id):
-                raise UsageChanged("calls for the reseller are being stored; retrying")
-            # The re-check is the proof that the invoice has every call of the period stored so
-            # far; a mismatch aborts the save (and the retry holds the guard).
+            # Ingest of the reseller is kept out: by the reseller guard the caller holds (PostgreSQL,
+            # and every retry), or by SQLite's single writer (this transaction holds it). The re-check
+            # proves the invoice has every call of the period stored so far; a mismatch aborts the
+            # save (and the retry holds the guard).
             now = period_usage(sql, self.reseller_id, self.start, self.end)
             if sorted(now) != sorted(self.usage):
                 raise UsageChanged("calls arrived for the period while the invoice was being created")

@@ -48,19 +48,19 @@ class IssueRequest:
     totals: Totals
     book: InvoiceBook
     template_version: int
-    locks_reseller: bool  # the save takes the reseller's write lock itself (no guard held)
 
 
 class Invoicing:
     def __init__(self, store: EventStore, ledger: Ledger, index: DocumentIndex, resellers: Resellers,
                  numbering: NumberingAdmin, reseller_guard: Callable[[str], ContextManager],
-                 counter_lock: threading.Lock, default_template: Callable[[], int]):
+                 counter_lock: threading.Lock, default_template: Callable[[], int], guard_first: bool = False):
         self.store = store
         self.ledger = ledger
         self.index = index
         self.resellers = resellers
         self.numbering = numbering
         self.reseller_guard = reseller_guard  # keeps the reseller's ingest out while an invoice is made
+        self.guard_first = guard_first  # PostgreSQL: every attempt holds the guard (see _create)
         self.counter_lock = counter_lock  # in-process creates share one counter: queue, don't collide
         self.default_template = default_template  # the template version new invoices pin
         self.creates = GroupCommit(counter_lock, self._save_group)  # creates queued behind one save together
@@ -75,15 +75,18 @@ class Invoicing:
         check_text("request_id", request_id, MAX_REQUEST_ID)
         key = f"request:{request_id}" if request_id else f"auto:{uuid4().hex}"
         attempts = itertools.count()
-        return retrying(lambda: self._create(key, request_id, reseller_id, period, guarded=next(attempts) > 0))
+        return retrying(lambda: self._create(key, request_id, reseller_id, period, retry=next(attempts) > 0))
 
     def _create(self, key: str, request_id: str, reseller_id: str, period: Period,
-                guarded: bool) -> tuple[Invoice, int]:
-        """One attempt. The first is optimistic: the save re-checks the period's usage under the
-        reseller's write lock and aborts if calls arrived meanwhile. A retry (of any conflict) holds
-        the reseller guard throughout, so a steady stream of calls cannot abort it again. Creates
-        thus never wait for other batches in the common case (issue #11: an invoice must not
-        queue behind call batches)."""
+                retry: bool) -> tuple[Invoice, int]:
+        """One attempt. On SQLite the first is optimistic: the save re-checks the period's usage in
+        its write transaction (SQLite's single writer keeps ingest out) and aborts if calls arrived
+        meanwhile, so a create never waits for call batches (issue #11). A retry, and every attempt
+        on PostgreSQL, holds the reseller guard throughout: a steady stream of calls cannot abort it,
+        and a PostgreSQL save never has to wait for (or give up on) the reseller's lock while it
+        holds the counter — ingest there takes the same advisory lock per batch, so the guard waits
+        only for the reseller's batches in flight. The first attempt is saved in a group; a retry
+        alone, so whatever aborted its group cannot abort it again."""
         invoice_id = invoice_uuid(key)
         if request_id:
             existing = self.store.load_or_none(invoice_id)
@@ -92,12 +95,12 @@ class Invoicing:
                     raise AlreadyExists(f"request_id {request_id!r} was used for a different invoice request")
                 return existing, self.store.positions.of(invoice_id)
         reseller = self.resellers.get(reseller_id)
-        if not guarded:
-            return self._issue(key, request_id, invoice_id, reseller, period, guarded)
+        if not (retry or self.guard_first):
+            return self._issue(key, request_id, invoice_id, reseller, period, retry)
         with self.reseller_guard(reseller_id):
-            return self._issue(key, request_id, invoice_id, reseller, period, guarded)
+            return self._issue(key, request_id, invoice_id, reseller, period, retry)
 
-    def _issue(self, key: str, request_id: str, invoice_id: UUID, reseller: Reseller, period: Period, guarded: bool):
+    def _issue(self, key: str, request_id: str, invoice_id: UUID, reseller: Reseller, period: Period, retry: bool):
         terms, reseller_id = reseller.terms, reseller.reseller_id
         usage, covers_through = self.ledger.usage_and_watermark(reseller_id, period.start, period.end)
         totals = compute_totals(usage, terms.currency, terms.tax_rate)
@@ -106,8 +109,8 @@ class Invoicing:
         book = self.store.load_or_none(InvoiceBook.create_id(reseller_id)) or InvoiceBook(reseller_id)
         book.check_free(period)  # an overlap is refused before queueing for the counter
         issue = IssueRequest(key, request_id, invoice_id, reseller, period, usage, covers_through, totals, book,
-                             self.default_template(), locks_reseller=not guarded)
-        if guarded:  # a retry is saved alone: whatever aborted its group cannot abort it again
+                             self.default_template())
+        if retry:  # saved alone: whatever aborted its group cannot abort it again
             with self.counter_lock:
                 return self._save_alone(issue)
         return self.creates.submit(issue)
@@ -186,8 +189,7 @@ class Invoicing:
                           series_id=series_id, due_date=(issue_date + timedelta(days=terms.payment_terms_days)).isoformat(),
                           builtin_revision=BUILTIN_REVISION)
         write = DocumentIssuedWrite(str(issue.invoice_id), DocumentKind.INVOICE, reseller_id, number, series_id,
-                                    sequence, period.start, period.end, tuple(issue.usage),
-                                    locks_reseller=issue.locks_reseller)
+                                    sequence, period.start, period.end, tuple(issue.usage))
         return invoice, book, write
 
     def get(self, invoice_id: UUID, version: int | None = None) -> tuple[Invoice, int]:
