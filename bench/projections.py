@@ -213,15 +213,10 @@ def report(backend: str, r: dict, args) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--invoices", type=int, default=100_000)
-    ap.add_argument("--calls", type=int, default=1_000_000)
-    ap.add_argument("--backends", default="sqlite,postgres")
-    ap.add_argument("--postgres", default=DEFAULT_POSTGRES, help="admin URL: a throw-away database is made beside it")
+    readside_store.add_store_arguments(ap, DEFAULT_POSTGRES)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--rebuilds", type=int, default=3)
     ap.add_argument("--lag-samples", type=int, default=50)
-    ap.add_argument("--store", default="", help="use this filled store (one backend) instead of filling one")
-    ap.add_argument("--keep", action="store_true", help="keep the filled stores and print their URLs")
     args = ap.parse_args(argv)
     backends = ["postgres" if args.store.startswith("postgres") else "sqlite"] if args.store \
         else args.backends.split(",")

@@ -164,3 +164,13 @@ def _usage(backend) -> tuple[dict[tuple[str, int], list[UsageRow]], dict[str, in
         watermark = {rid: int(seq) for rid, seq in
                      sql.execute("SELECT reseller_id, batch_seq FROM billing_resellers").fetchall()}
     return usage, watermark
+
+
+def add_store_arguments(ap, default_postgres: str) -> None:
+    """The command-line options of the benchmarks that fill (or reuse) a read-side store."""
+    ap.add_argument("--invoices", type=int, default=100_000)
+    ap.add_argument("--calls", type=int, default=1_000_000)
+    ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--postgres", default=default_postgres, help="admin URL: a throw-away database is made beside it")
+    ap.add_argument("--store", default="", help="use this filled store (one backend) instead of filling one")
+    ap.add_argument("--keep", action="store_true", help="keep the filled stores and print their URLs")
