@@ -30,6 +30,8 @@ def issue_some(s, months=range(3, 6)) -> list[invoice_pb2.Invoice]:
     for m in months:
         made.append(create(s, f"2026-{m:02d}-01", f"2026-{m:02d}-28"))
         made.append(create(s, f"2026-{m:02d}-01", f"2026-{m:02d}-28", reseller_id="r2"))
+    # The read models apply them within ~50 ms; tests that touch their tables wait for it.
+    s.invoices.ListInvoices(invoice_pb2.ListInvoicesRequest(min_position=made[-1].position, page_size=1))
     return made
 
 
