@@ -3,7 +3,8 @@
 Each batch (up to 500 events) is applied and the tracking rows advanced in ONE
 transaction, so a crash or restart resumes right after the last committed batch.
 Wake-ups: in-process right after each save (the store's `on_saved`), LISTEN/NOTIFY on
-PostgreSQL (writes by other server processes), and a short poll as the fallback.
+PostgreSQL (writes by other server processes), and a short poll as the fallback; after a
+wake-up the next 50 ms of writes join the batch unless a reader is waiting.
 Readers wait for a position on a condition variable (`wait_for`), never by sleeping.
 """
 import logging
