@@ -18,8 +18,8 @@ from domain.text import MAX_ID, check_text
 from service.event_store import EventStore
 from service.persistence.document_index import DocumentIndex, DocumentIssuedWrite, DocumentStatusWrite
 from service.persistence.ledger import Ledger
-from service.render.job import BUILTIN_REVISION
 from service.persistence.errors import is_unreachable
+from service.render.job import BUILTIN_REVISION
 from service.retry import retrying
 from service.usecases.group_commit import GroupCommit, Outcome
 from service.usecases.numbering import NumberingAdmin
@@ -117,8 +117,8 @@ class Invoicing:
 
     # ---- numbering and saving (under the counter lock) ------------------------------------------
     def _save_group(self, issues: list[IssueRequest]) -> list[Outcome]:
-        """Save the queued creates: one per reseller together in one transaction, a second one for
-        the same reseller after it, alone (its book is stale then: it clashes and retries)."""
+        """Save the queued creates: one per reseller together in one transaction, then any second one
+        for the same reseller alone, on the book the first one just saved."""
         together, after, resellers = [], [], set()
         for issue in issues:
             (after if issue.reseller.reseller_id in resellers else together).append(issue)
