@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from service.config import is_loopback
 from service.console.api import Api
 from service.console.features import Features
 from service.console.formats import FILTERS, GLOBALS
@@ -72,15 +73,6 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def bind(listen: str) -> socket.socket:
     """A listening socket on `listen`; OSError naming the address when it cannot be bound."""
     host, port = split_listen(listen)
@@ -116,7 +108,8 @@ class ConsoleServer:
 
         Without authentication (no tokens file) only a loopback address is accepted (SPEC §16, like §9).
         """
-        if not self.settings.auth_enabled and not is_loopback(split_listen(self.settings.listen)[0]):
+        split_listen(self.settings.listen)  # a malformed address is named as such first
+        if not self.settings.auth_enabled and not is_loopback(self.settings.listen):
             raise OSError(f"console: refusing to serve {self.settings.listen} without authentication (no tokens "
                           "file); use a loopback address or give --tokens-file / BILLING_TOKENS_FILE")
         sock = bind(self.settings.listen)
