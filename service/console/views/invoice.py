@@ -228,24 +228,24 @@ def void(ctx: Ctx, iid: str):
 
 @routes.post("/invoices/{iid}/payment")
 def record_payment(ctx: Ctx, iid: str):
-    def call():
-        request = ctx.new("PaymentService", "RecordPayment", invoice_id=iid, amount=text(ctx, "amount"),
-                          reference=text(ctx, "reference"), request_id=ctx.form.get("request_id", ""))
-        request.received_on.CopyFrom(parse_date(text(ctx, "received_on"), "received_on"))
-        payment = ctx.call("PaymentService", "RecordPayment", request)
-        return f"Payment of {payment.amount} {payment.currency} recorded."
-    return act(ctx, iid, "payment", call)
+    return record_money(ctx, iid, "RecordPayment", "received_on", "payment",
+                        lambda payment: f"Payment of {payment.amount} {payment.currency} recorded.")
 
 
 @routes.post("/invoices/{iid}/refund")
 def record_refund(ctx: Ctx, iid: str):
+    return record_money(ctx, iid, "RecordRefund", "refunded_on", "refund",
+                        lambda refund: f"Refund of {refund.amount.lstrip('-')} {refund.currency} recorded.")
+
+
+def record_money(ctx: Ctx, iid: str, method: str, day_field: str, form: str, said):
+    """RecordPayment / RecordRefund from their form: amount, the day (`day_field`), reference."""
     def call():
-        request = ctx.new("PaymentService", "RecordRefund", invoice_id=iid, amount=text(ctx, "amount"),
+        request = ctx.new("PaymentService", method, invoice_id=iid, amount=text(ctx, "amount"),
                           reference=text(ctx, "reference"), request_id=ctx.form.get("request_id", ""))
-        request.refunded_on.CopyFrom(parse_date(text(ctx, "refunded_on"), "refunded_on"))
-        refund = ctx.call("PaymentService", "RecordRefund", request)
-        return f"Refund of {refund.amount.lstrip('-')} {refund.currency} recorded."
-    return act(ctx, iid, "refund", call)
+        getattr(request, day_field).CopyFrom(parse_date(text(ctx, day_field), day_field))
+        return said(ctx.call("PaymentService", method, request))
+    return act(ctx, iid, form, call)
 
 
 @routes.post("/invoices/{iid}/credit-note")
