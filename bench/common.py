@@ -324,3 +324,37 @@ def store_url(backend: str, existing: str | None, postgres_admin: str, tmp) -> t
         print(f"== postgres skipped: {reason}")
         return None
     return create_postgres_database(postgres_admin)
+
+
+def store_backends(args) -> list[str]:
+    """The backends a read-side benchmark runs on: the one of --store, else --backends."""
+    if args.store:
+        return ["postgres" if args.store.startswith("postgres") else "sqlite"]
+    return args.backends.split(",")
+
+
+def store_description(args) -> str:
+    """The store line of a read-side benchmark's header."""
+    what = f"existing store {args.store}" if args.store else f"{args.invoices:,} invoices + {args.calls:,} calls"
+    return f"{what}; backends {', '.join(store_backends(args))}"
+
+
+def on_each_store(args, tmp, run, report) -> dict:
+    """`run(url)` on each backend's store (filled or --store), then `report(backend, result)`; a store
+    made here is dropped after its run unless --keep. Returns {backend: result}."""
+    results = {}
+    for backend in store_backends(args):
+        where = store_url(backend, args.store, args.postgres, tmp)
+        if where is None:
+            continue
+        url, drop = where
+        print(f"== {backend}: {url}", flush=True)
+        try:
+            results[backend] = run(url)
+        finally:
+            if args.keep or args.store:
+                print(f"  store kept: {url}")
+            else:
+                drop()
+        report(backend, results[backend])
+    return results

@@ -36,7 +36,8 @@ import grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from common import (billing_argv, busy_note, median, pb_period, percentile,  # noqa: E402
-                    print_goal, print_header, print_table, serve, store_url, DEFAULT_POSTGRES)
+                    print_goal, print_header, print_table, serve, store_description, on_each_store,
+                    DEFAULT_POSTGRES)
 import readside_store  # noqa: E402
 
 from billing.v1 import (invoice_pb2, invoice_pb2_grpc, projection_pb2, projection_pb2_grpc,  # noqa: E402
@@ -218,32 +219,16 @@ def main(argv=None) -> int:
     ap.add_argument("--rebuilds", type=int, default=3)
     ap.add_argument("--lag-samples", type=int, default=50)
     args = ap.parse_args(argv)
-    backends = ["postgres" if args.store.startswith("postgres") else "sqlite"] if args.store \
-        else args.backends.split(",")
     print_header("Read side: SearchInvoices, rebuild, catch-up and lag (`billing serve` subprocess, gRPC client)",
-                 f"{'existing store ' + args.store if args.store else f'{args.invoices:,} invoices + {args.calls:,} calls'}"
-                 f"; backends {', '.join(backends)}; {args.rounds} search rounds; {args.rebuilds} rebuilds")
+                 f"{store_description(args)}; {args.rounds} search rounds; {args.rebuilds} rebuilds")
     tmp = Path(tempfile.mkdtemp(prefix="billing-bench-projections-"))
-    results, answers = {}, {}
     try:
-        for backend in backends:
-            where = store_url(backend, args.store, args.postgres, tmp)
-            if where is None:
-                continue
-            url, drop = where
-            print(f"== {backend}: {url}", flush=True)
-            try:
-                results[backend] = run_backend(url, args, tmp, fill=not args.store)
-            finally:
-                if args.keep or args.store:
-                    print(f"  store kept: {url}")
-                else:
-                    drop()
-            answers[backend] = results[backend]["results"]
-            report(backend, results[backend], args)
+        results = on_each_store(args, tmp, lambda url: run_backend(url, args, tmp, fill=not args.store),
+                                lambda backend, result: report(backend, result, args))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+    answers = {backend: result["results"] for backend, result in results.items()}
     if len(answers) == 2:
         same = answers["sqlite"] == answers["postgres"]
         print(f"first pages of every query identical on both backends: {'yes' if same else 'NO'}")

@@ -33,7 +33,7 @@ import grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from common import (BILLING, DEFAULT_POSTGRES, billing_argv, busy_note,  # noqa: E402
-                    print_goal, print_header, serve, store_url)
+                    on_each_store, print_goal, print_header, serve, store_description)
 import readside_store  # noqa: E402
 
 from billing.v1 import projection_pb2, projection_pb2_grpc  # noqa: E402
@@ -189,27 +189,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-online", dest="online", action="store_false", help="skip VerifyStore over gRPC")
     ap.add_argument("--no-stages", dest="stages", action="store_false", help="skip the in-process breakdown")
     args = ap.parse_args(argv)
-    backends = ["postgres" if args.store.startswith("postgres") else "sqlite"] if args.store \
-        else args.backends.split(",")
-    print_header("audit verify: offline CLI, over gRPC, and check by check in-process",
-                 f"{'existing store ' + args.store if args.store else f'{args.invoices:,} invoices + {args.calls:,} calls'}"
-                 f"; backends {', '.join(backends)}")
+    print_header("audit verify: offline CLI, over gRPC, and check by check in-process", store_description(args))
     tmp = Path(tempfile.mkdtemp(prefix="billing-bench-verify-"))
     try:
-        for backend in backends:
-            where = store_url(backend, args.store, args.postgres, tmp)
-            if where is None:
-                continue
-            url, drop = where
-            print(f"== {backend}: {url}", flush=True)
-            try:
-                result = run_backend(url, args, tmp, fill=not args.store)
-            finally:
-                if args.keep or args.store:
-                    print(f"  store kept: {url}")
-                else:
-                    drop()
-            report(backend, result)
+        on_each_store(args, tmp, lambda url: run_backend(url, args, tmp, fill=not args.store), report)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
