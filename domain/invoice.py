@@ -7,6 +7,7 @@ paid or credited), `Credited` (a credit note took part or all of it, SPEC §13) 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from operator import itemgetter
 from typing import NamedTuple
 from uuid import UUID, uuid5
 
@@ -52,11 +53,11 @@ class Totals:
 def compute_totals(rows: list[UsageRow], currency: str, tax_rate: str) -> Totals:
     """SPEC §5: line = round(sum of calls); subtotal = sum of lines; tax = round(subtotal × rate)."""
     lines, subtotal = [], Decimal(0)
-    for row in sorted(rows, key=lambda r: r.destination_group):
-        amount = round_money(from_units_nanos(row.amount_units, row.amount_nanos), currency)
+    for group, calls, seconds, units, nanos in sorted(rows, key=itemgetter(0)):  # by destination group
+        amount = round_money(from_units_nanos(units, nanos), currency)
         subtotal += amount
-        lines.append({"destination_group": row.destination_group, "calls": row.calls,
-                      "billed_seconds": row.billed_seconds, "amount": format_money(amount, currency)})
+        lines.append({"destination_group": group, "calls": calls, "billed_seconds": seconds,
+                      "amount": f"{amount:f}"})  # already rounded: format_money's digits
     tax = round_money(subtotal * Decimal(tax_rate), currency)
     return Totals(lines, format_money(subtotal, currency), tax_rate,
                   format_money(tax, currency), format_money(subtotal + tax, currency))

@@ -23,14 +23,17 @@ def minor_unit(currency: str) -> int:
     return MINOR_UNITS[currency]
 
 
+_QUANTUM = {code: Decimal(1).scaleb(-digits) for code, digits in MINOR_UNITS.items()}  # EUR: 0.01
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """The one rounding rule of SPEC §5: half-up to the currency's minor unit."""
-    return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
+    return amount.quantize(_QUANTUM[currency], rounding=ROUND_HALF_UP)
 
 
 def format_money(amount: Decimal, currency: str) -> str:
     """Decimal string with exactly the currency's minor-unit digits ("1234.50", "12", "1.250")."""
-    return f"{round_money(amount, currency):f}"
+    return f"{amount.quantize(_QUANTUM[currency], rounding=ROUND_HALF_UP):f}"
 
 
 def parse_call_amount(text: str) -> tuple[int, int] | None:

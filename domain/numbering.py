@@ -81,6 +81,14 @@ class Counter:
         self._advance(number, document_id)
         return number, format_number(self.pattern, number, issue_date)
 
+    def __deepcopy__(self, memo: dict) -> "Counter":
+        """A copy for a command (the aggregate cache hands out copies): every field is a str or an
+        int, so copying the attributes is enough (generic deepcopy was ~3 % of a CreateInvoice)."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["_pending_events"] = list(self._pending_events)
+        return copy
+
     def _reconfigure(self, pattern: str, next_number: int) -> None:
         raise NotImplementedError
 

@@ -1,5 +1,5 @@
 """The Reseller aggregate and the validation of its terms (SPEC §3)."""
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -102,7 +102,9 @@ class ResellerTerms:
         return {name: getattr(self, name) for name in PART_TWO_FIELDS}
 
     def as_dict(self) -> dict:
-        d = asdict(self)
+        """Every field (address lines as a list); a shallow copy: no field holds a nested dataclass, and
+        `dataclasses.asdict`'s recursion was ~4 % of a CreateInvoice."""
+        d = dict(self.__dict__)
         d["address_lines"] = list(self.address_lines)
         return d
 

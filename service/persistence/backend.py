@@ -1,7 +1,8 @@
 """One small SQL interface over the eventsourcing datastores of SQLite and PostgreSQL."""
 import threading
 import zlib
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
+from typing import ContextManager
 from typing import Any, Iterable, Iterator
 
 from psycopg.rows import tuple_row
@@ -86,6 +87,13 @@ class Backend:
                 yield
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(reseller_id))
+
+    def reading(self) -> ContextManager[None]:
+        """A read session: every read transaction of this thread inside it shares one connection and
+        one snapshot (SQLite, service/persistence/sqlite_store.py). On PostgreSQL each read stays an
+        autocommit statement of its own (a session there would save no round trip)."""
+        session = getattr(self.datastore, "reading", None)
+        return session() if session is not None else nullcontext()
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Sql]:

@@ -2,6 +2,7 @@
 import itertools
 import logging
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, ContextManager
@@ -86,21 +87,24 @@ class Invoicing:
         and a PostgreSQL save never has to wait for (or give up on) the reseller's lock while it
         holds the counter — ingest there takes the same advisory lock per batch, so the guard waits
         only for the reseller's batches in flight. The first attempt is saved in a group; a retry
-        alone, so whatever aborted its group cannot abort it again."""
+        alone, so whatever aborted its group cannot abort it again. Everything read before the
+        counter is read in one read session (one snapshot), ended before queueing for the counter."""
         invoice_id = invoice_uuid(key)
-        if request_id:
-            existing = self.store.load_or_none(invoice_id)
-            if existing is not None:
-                if not existing.same_request(reseller_id, period):
-                    raise AlreadyExists(f"request_id {request_id!r} was used for a different invoice request")
-                return existing, self.store.positions.of(invoice_id)
-        reseller = self.resellers.get(reseller_id)
-        if not (retry or self.guard_first):
-            return self._issue(key, request_id, invoice_id, reseller, period, retry)
-        with self.reseller_guard(reseller_id):
-            return self._issue(key, request_id, invoice_id, reseller, period, retry)
+        with self.reseller_guard(reseller_id) if retry or self.guard_first else nullcontext():
+            with self.store.reading():
+                existing = self.store.load_or_none(invoice_id) if request_id else None
+                if existing is not None:
+                    if not existing.same_request(reseller_id, period):
+                        raise AlreadyExists(f"request_id {request_id!r} was used for a different invoice request")
+                    return existing, self.store.positions.of(invoice_id)
+                issue = self._prepare(key, request_id, invoice_id, self.resellers.get(reseller_id), period)
+            if retry:  # saved alone: whatever aborted its group cannot abort it again
+                with self.counter_lock:
+                    return self._save_alone(issue)
+            return self.creates.submit(issue)
 
-    def _issue(self, key: str, request_id: str, invoice_id: UUID, reseller: Reseller, period: Period, retry: bool):
+    def _prepare(self, key: str, request_id: str, invoice_id: UUID, reseller: Reseller, period: Period) -> IssueRequest:
+        """The invoice calculated, with its book and template: everything but its number."""
         terms, reseller_id = reseller.terms, reseller.reseller_id
         usage, covers_through = self.ledger.usage_and_watermark(reseller_id, period.start, period.end)
         totals = compute_totals(usage, terms.currency, terms.tax_rate)
@@ -108,12 +112,8 @@ class Invoicing:
         # meanwhile makes the save clash on its version (and retry); the lock guards the counter.
         book = self.store.load_or_none(InvoiceBook.create_id(reseller_id)) or InvoiceBook(reseller_id)
         book.check_free(period)  # an overlap is refused before queueing for the counter
-        issue = IssueRequest(key, request_id, invoice_id, reseller, period, usage, covers_through, totals, book,
-                             self.default_template())
-        if retry:  # saved alone: whatever aborted its group cannot abort it again
-            with self.counter_lock:
-                return self._save_alone(issue)
-        return self.creates.submit(issue)
+        return IssueRequest(key, request_id, invoice_id, reseller, period, usage, covers_through, totals, book,
+                            self.default_template())
 
     # ---- numbering and saving (under the counter lock) ------------------------------------------
     def _save_group(self, issues: list[IssueRequest]) -> list[Outcome]:
@@ -134,7 +134,8 @@ class Invoicing:
         culprit meets its error again; an unreachable database is reported as it is."""
         try:
             series: dict[str, Counter] = {}
-            built = [self._build(issue, series) for issue in issues]
+            with self.store.reading():
+                built = [self._build(issue, series) for issue in issues]
             invoices, books = [b[0] for b in built], [b[1] for b in built]
             recordings = self.store.save_recorded(*invoices, *series.values(), *books,  # books last: each
                                                   side_writes=tuple(b[2] for b in built))  # create's position
@@ -155,7 +156,8 @@ class Invoicing:
 
     def _save_alone(self, issue: IssueRequest) -> tuple[Invoice, int]:
         series: dict[str, Counter] = {}
-        invoice, book, write = self._build(issue, series)
+        with self.store.reading():
+            invoice, book, write = self._build(issue, series)
         position = self.store.save_all(invoice, *series.values(), book, side_writes=(write,))
         self._saved([book])
         return invoice, position
@@ -167,7 +169,8 @@ class Invoicing:
     def _build(self, issue: IssueRequest, series: dict[str, Counter]) -> tuple[Invoice, InvoiceBook,
                                                                                DocumentIssuedWrite]:
         """Number the invoice (advancing its series, loaded once per group into `series`) and claim its
-        period in its book; returns the new invoice, the book and the index write."""
+        period in its book; returns the new invoice, the book and the index write. Reads only (the
+        callers read in one session under the counter lock, then save)."""
         terms, reseller_id, period = issue.reseller.terms, issue.reseller.reseller_id, issue.period
         series_id = self.numbering.series_for(DocumentKind.INVOICE, terms.invoice_series_id, "invoice_series_id")
         if series_id not in series:

@@ -79,6 +79,9 @@ class FakeEventStore(EventStore):
     def construct_recorder(self):
         return SideWritingRecorder(self._run_side_writes)
 
+    def reading(self):
+        return nullcontext()  # in memory: nothing to share
+
 
 class FakeResellerIndex:
     """billing_resellers: {reseller_id: [currency, time_zone, batch_seq]}."""
