@@ -88,6 +88,10 @@ class Backend:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(reseller_id))
 
+    def _bulk(self) -> ContextManager[None]:
+        slot = getattr(self.datastore.pool, "_writer_lock", None)
+        return slot.bulk() if hasattr(slot, "bulk") else nullcontext()
+
     def reading(self) -> ContextManager[None]:
         """A read session: every read transaction of this thread inside it shares one connection and
         one snapshot (SQLite, service/persistence/sqlite_store.py). On PostgreSQL each read stays an
@@ -96,9 +100,11 @@ class Backend:
         return session() if session is not None else nullcontext()
 
     @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Sql]:
+    def transaction(self, write: bool = True, bulk: bool = False) -> Iterator[Sql]:
+        """A transaction; `bulk` writes (call ingest) let urgent writers go first on SQLite, whose one
+        writer slot they share (service/persistence/sqlite_store.py: WriterSlot)."""
         if not self.postgres:
-            with self.datastore.transaction(commit=write) as cursor:
+            with self._bulk() if bulk else nullcontext(), self.datastore.transaction(commit=write) as cursor:
                 yield Sql(cursor, False)
             return
         with self.datastore.get_connection() as conn, conn.transaction():

@@ -103,7 +103,7 @@ class Ledger:
         resellers = {rid for rid in set(calls.columns[1]) if _could_be_reseller(rid)}
         screened = calls.screened()  # before the locks: nothing in it depends on the reseller
         staged = None
-        with self.backend.local_locks(resellers), self.backend.transaction() as sql:
+        with self.backend.local_locks(resellers), self.backend.transaction(bulk=True) as sql:
             sql.lock_resellers(resellers)
             terms = self._next_batch(sql, resellers) if resellers else {}
             covered = active_periods(sql, resellers)

@@ -18,6 +18,64 @@ SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 POOL_SIZE, MAX_OVERFLOW = 16, 48  # gRPC workers + storing threads + runner + rebuilds, with room
 
 
+class WriterSlot:
+    """The pool's one writer slot (a lock), granted to waiting urgent writers before bulk ones.
+
+    Call ingest marks its writes as bulk (`bulk()`); everything else (an invoice's save, a reseller
+    update, the read models' batch) is urgent. Under mixed load the slot is busy almost all the
+    time, and a plain lock let an invoice's save wait behind several call batches (issue #11:
+    CreateInvoice waited p50 21 ms for the writer, ingest 32 ms). Now it waits for at most the
+    write in progress. A bulk writer waits while urgent ones are queued; urgent writes are short
+    and few (creates are saved in groups), so ingest is delayed, never stopped.
+    """
+
+    def __init__(self):
+        self._changed = threading.Condition(threading.Lock())
+        self._held = False
+        self._urgent_waiting = 0
+        self._waiting = 0
+        self._local = threading.local()
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Writes of this thread inside wait for every urgent writer queued."""
+        before = getattr(self._local, "bulk", False)
+        self._local.bulk = True
+        try:
+            yield
+        finally:
+            self._local.bulk = before
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        urgent = not getattr(self._local, "bulk", False)
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        with self._changed:
+            self._waiting += 1
+            self._urgent_waiting += urgent
+            try:
+                while self._held or (not urgent and self._urgent_waiting):
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if not blocking or (remaining is not None and remaining <= 0):
+                        return False
+                    self._changed.wait(remaining)
+                self._held = True
+                return True
+            finally:
+                self._waiting -= 1
+                self._urgent_waiting -= urgent
+
+    def release(self) -> None:
+        with self._changed:
+            if not self._held:
+                raise RuntimeError("release of a writer slot that is not held")
+            self._held = False
+            self._changed.notify_all()
+
+    def waiting(self) -> int:
+        """Writers waiting for the slot now, urgent and bulk (for tests and diagnostics)."""
+        return self._waiting
+
+
 class _TunedPool(SQLiteConnectionPool):
     """The library's pool, with our `synchronous` setting and readers that never queue behind writers.
 
@@ -104,6 +162,7 @@ class TunedSQLiteFactory(SQLiteFactory):
         self.datastore._session = threading.local()
         pool = self.datastore.pool
         pool.__class__ = _TunedPool  # before the first connection is opened
+        pool._writer_lock = WriterSlot()
         pool.pool_size, pool.max_overflow = POOL_SIZE, MAX_OVERFLOW
         mode = (env.get("SQLITE_SYNCHRONOUS") or "NORMAL").upper()
         if mode not in SYNCHRONOUS_MODES:  # config validates it; never guess a durability level

@@ -20,6 +20,12 @@ from service.render.job import RenderFailed, RenderJob, builtin_template_source
 
 READY = ("ready", None)  # a worker's first message: booted and warmed up
 REHEARSED_JOBS = 32  # the last jobs rendered, replayed by a booting worker (its font cache holds 128 sets)
+# Documents after which a worker is replaced. With the caches cleared after every document
+# (hygiene.py) a worker grew from 64 to 67 MB over 1,500 invoices of 5-60 lines (measured
+# 2026-12-02), so recycling is a backstop, not a need: every boot costs ~2 s of CPU (spawn,
+# imports, warm-up, rehearsal) that a busy 2-core machine takes from the requests being served
+# (issue #11: render p99 under mixed load came from boots every 200 documents).
+RECYCLE_AFTER = 2000
 
 
 class _Worker:
@@ -82,7 +88,7 @@ class RenderPool:
     partial PDF.
     """
 
-    def __init__(self, max_workers: int = 2, recycle_after: int = 200, timeout: float = 120.0):
+    def __init__(self, max_workers: int = 2, recycle_after: int = RECYCLE_AFTER, timeout: float = 120.0):
         if max_workers < 1 or recycle_after < 1:
             raise ValueError("max_workers and recycle_after must be at least 1")
         self._context = multiprocessing.get_context("spawn")

@@ -88,3 +88,47 @@ def test_writers_take_turns(store):
 
 
 
+
+
+def test_an_urgent_writer_goes_before_a_bulk_writer_that_waited_longer(store):
+    """Call ingest writes as bulk: an invoice's save waiting for the writer slot goes first (issue #11:
+    CreateInvoice waited behind call batches)."""
+    slot = store.recorder.datastore.pool._writer_lock
+    release, entered, errors = threading.Event(), [], []
+
+    def write(name: str, bulk: bool, hold: threading.Event | None = None):
+        try:
+            with store.backend.transaction(bulk=bulk) as sql:
+                entered.append(name)
+                sql.execute("UPDATE billing_documents SET status = status WHERE document_id = ?", ("none",))
+                if hold is not None:
+                    hold.wait(30)
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            errors.append(e)
+
+    holder = threading.Thread(target=write, args=("holder", False, release))
+    bulk = threading.Thread(target=write, args=("bulk (call batch)", True))
+    urgent = threading.Thread(target=write, args=("urgent (invoice)", False))
+    holder.start()
+    try:
+        wait_until(lambda: entered == ["holder"], 10, "the first write in flight")
+        bulk.start()
+        wait_until(lambda: slot.waiting() == 1, 10, "the bulk writer waiting")
+        urgent.start()
+        wait_until(lambda: slot.waiting() == 2, 10, "the urgent writer waiting too")
+    finally:
+        release.set()
+        for t in (holder, bulk, urgent):
+            t.join(30)
+    assert entered == ["holder", "urgent (invoice)", "bulk (call batch)"] and errors == []
+
+
+def test_a_bulk_writer_with_nobody_urgent_waiting_writes_at_once_and_a_timeout_is_reported(store):
+    slot = store.recorder.datastore.pool._writer_lock
+    with slot.bulk():
+        assert slot.acquire(timeout=1)
+        assert not slot.acquire(timeout=0.01)  # held: a second writer times out
+        slot.release()
+    with pytest.raises(RuntimeError):
+        slot.release()
+    assert slot.waiting() == 0
