@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import io
 import math
 import os
@@ -27,6 +28,7 @@ BASE_CHARS = frozenset(string.printable.strip() + " €")
 _CACHE_SIZE = 256
 
 _lock = threading.Lock()
+_shared_dir: str | None = None  # see share_subsets
 _subsets: OrderedDict[tuple[str, frozenset[str]], object] = OrderedDict()
 
 
@@ -106,7 +108,7 @@ def _build(style: str, chars: frozenset[str]) -> tuple[object, dict[str, float]]
     """Subset, load through borb, replace /W; return the font and the advance of each encodable char."""
     from borb.pdf import TrueTypeFont
 
-    data = _subset_bytes(style, chars)
+    data = _shared_subset_bytes(style, chars)
     with tempfile.TemporaryDirectory(prefix="billing-font-") as tmp:
         path = os.path.join(tmp, "subset.ttf")
         with open(path, "wb") as handle:
@@ -118,7 +120,42 @@ def _build(style: str, chars: frozenset[str]) -> tuple[object, dict[str, float]]
     return font, advances
 
 
+def share_subsets(directory: str | None) -> None:
+    """Keep the subsets this process cuts in `directory` and take those other processes cut there
+    (the render pool's workers share one: a character set is cut once per pool, not per worker)."""
+    global _shared_dir
+    _shared_dir = directory
+
+
+def _shared_subset_bytes(style: str, chars: frozenset[str]) -> bytes:
+    if _shared_dir is None:
+        return _subset_bytes(style, chars)
+    digest = hashlib.sha256("\n".join(sorted(chars)).encode("utf-8", "surrogatepass")).hexdigest()
+    path = os.path.join(_shared_dir, f"{style}-{digest}.ttf")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        pass
+    data = _subset_bytes(style, chars)
+    try:  # written whole, then renamed: a reader sees all of a subset or none
+        with tempfile.NamedTemporaryFile(dir=_shared_dir, prefix=f".{style}-", delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    except OSError:
+        pass  # (the pool removed the directory, or the disk is full: this worker still has it)
+    return data
+
+
 def _subset_bytes(style: str, chars: frozenset[str]) -> bytes:
+    """The subset of `chars`: cut from the pre-cut Latin subset when they all lie in it (2x faster
+    than from the whole font, and the same bytes: a subset keeps the retained glyphs in the
+    font's order, so cutting twice ends where cutting once does — tested), else from the font."""
+    source = _latin(style) if chars <= latin_chars() else _stripped(style)
+    return _cut(source, chars)
+
+
+def _cut(font_bytes: bytes, chars: frozenset[str]) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -127,13 +164,28 @@ def _subset_bytes(style: str, chars: frozenset[str]) -> bytes:
     options.desubroutinize = True
     options.layout_features = []
     options.notdef_outline = True
-    font = TTFont(io.BytesIO(_stripped(style)), recalcTimestamp=False)  # deterministic bytes
+    font = TTFont(io.BytesIO(font_bytes), recalcTimestamp=False)  # deterministic bytes
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(ord(c) for c in chars))
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
+
+
+@functools.cache
+def latin_chars() -> frozenset[str]:
+    """Basic Latin to Latin Extended-B, the common typographic marks and €: the characters of most
+    European invoices (names such as Łódź, Kraków, São Paulo, Genève)."""
+    marks = "€–—‘’‚“”„•…‰′″‹›"
+    return frozenset(c for c in map(chr, range(0x20, 0x250)) if c in supported_chars()) | \
+        frozenset(c for c in marks if c in supported_chars()) | BASE_CHARS
+
+
+@functools.cache
+def _latin(style: str) -> bytes:
+    """The font cut to `latin_chars()` (~36 KB, ~0.1 s once per worker: made by its warm-up)."""
+    return _cut(_stripped(style), latin_chars())
 
 
 @functools.cache

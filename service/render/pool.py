@@ -12,7 +12,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 from collections import deque
 
@@ -31,9 +33,9 @@ RECYCLE_AFTER = 2000
 class _Worker:
     """One spawned process and our end of its pipe; `rendered` counts documents for recycling."""
 
-    def __init__(self, context):
+    def __init__(self, context, fonts_dir: str | None = None):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child,), daemon=True,
+        self.process = context.Process(target=_worker_main, args=(child, fonts_dir), daemon=True,
                                        name="billing-render-worker")
         self.failed = ""  # why the process could not be started, if it could not
         try:
@@ -100,6 +102,8 @@ class RenderPool:
         self._busy = 0
         self._threads: set[threading.Thread] = set()  # boots and background stops
         self._recent: deque = deque(maxlen=REHEARSED_JOBS)  # jobs that rendered, for booting workers
+        # Font subsets one worker made, for the others (fonts.py: a subset costs ~50 ms per style).
+        self._fonts_dir = tempfile.mkdtemp(prefix="billing-fonts-")
         for k in range(max_workers):
             self._in_background(self._boot, None, max(1, recycle_after * (k + 1) // max_workers))
 
@@ -146,6 +150,7 @@ class RenderPool:
                 break
             for thread in threads:
                 thread.join()
+        shutil.rmtree(self._fonts_dir, ignore_errors=True)
 
     def __enter__(self) -> "RenderPool":
         return self
@@ -231,7 +236,7 @@ class RenderPool:
         with self._lock:
             if self._closed:
                 return
-        worker = _Worker(self._context)
+        worker = _Worker(self._context, self._fonts_dir)
         worker.recycle_at = recycle_at or self._recycle_after
         with self._lock:
             self._workers.add(worker)
@@ -286,15 +291,17 @@ class RenderPool:
             raise RenderFailed(f"render worker died (exit code {code})") from None
 
 
-def _worker_main(conn) -> None:
+def _worker_main(conn, fonts_dir: str | None = None) -> None:
     """Worker loop: quiet stdout, ignore Ctrl-C (the parent decides), warm up, say READY, then
     render until told to stop."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from service.render import fonts
     from service.render.hygiene import prepare  # borb is imported in the worker only
     from service.render.renderer import render_pdf
 
+    fonts.share_subsets(fonts_dir)
     prepare()
     _warm_up(render_pdf)
     try:
