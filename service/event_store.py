@@ -63,8 +63,8 @@ class EventStore(Application):
         return recordings
 
     def reading(self) -> ContextManager[None]:
-        """Loads and queries of this thread inside share one read transaction (Backend.reading); never
-        save, or wait for a save, inside it."""
+        """Loads and queries of this thread inside share one connection (Backend.reading); never save,
+        or wait for a save, inside it."""
         return self.backend.reading()
 
     def load(self, aggregate_id: UUID, what: str, version: int | None = None) -> Any:

@@ -93,9 +93,9 @@ class Backend:
         return slot.bulk() if hasattr(slot, "bulk") else nullcontext()
 
     def reading(self) -> ContextManager[None]:
-        """A read session: every read transaction of this thread inside it shares one connection and
-        one snapshot (SQLite, service/persistence/sqlite_store.py). On PostgreSQL each read stays an
-        autocommit statement of its own (a session there would save no round trip)."""
+        """A read session: the reads of this thread inside it share one connection (SQLite: and one
+        snapshot, service/persistence/sqlite_store.py; PostgreSQL: each read still sees the latest
+        commit, service/persistence/postgres_store.py). Never save, or wait for a save, inside one."""
         session = getattr(self.datastore, "reading", None)
         return session() if session is not None else nullcontext()
 
