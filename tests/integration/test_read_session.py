@@ -97,3 +97,29 @@ def test_an_error_inside_a_session_ends_it_and_returns_the_connection(store):
     store.save_all(reseller("r-a"))
     assert store.load(Reseller.create_id("r-a"), "a").terms.reseller_id == "r-a"
     assert pool._num_writers == 0
+
+
+@pytest.mark.postgres
+def test_postgres_reads_inside_a_session_take_one_pooled_connection_and_see_every_commit(postgres_url):
+    pg = EventStore(parse_database_url(postgres_url))
+    try:
+        pg.save_all(reseller("r-a"))
+        pool, taken = pg.recorder.datastore.pool, []
+        checkout = pool.connection
+
+        def counting(*args, **kwargs):
+            taken.append(1)
+            return checkout(*args, **kwargs)
+        pool.connection = counting
+        with pg.reading():
+            assert pg.load(Reseller.create_id("r-a"), "a").terms.reseller_id == "r-a"
+            with pg.backend.transaction(write=False) as sql:
+                table = pg.recorder.events_table_name
+                assert sql.execute(f"SELECT COUNT(*) FROM {table}").fetchall() == [(1,)]
+            writer = threading.Thread(target=lambda: pg.save_all(reseller("r-b")))
+            writer.start()
+            writer.join(30)
+            assert pg.load(Reseller.create_id("r-b"), "b").terms.reseller_id == "r-b"  # autocommit reads
+        assert len(taken) == 2  # the session's and the writer's
+    finally:
+        pg.close()
