@@ -7,7 +7,7 @@ the data is written straight through the project's own code, with no server runn
   `NumberingAdmin.update`), exactly as UpsertReseller / UpdateNumbering write them;
 - the calls through `Ledger.record` (the RecordCalls path after the wire), in batches of 1,000
   in chronological order, so billing_calls, the rollups and each reseller's batch_seq are real;
-- the invoices with the aggregates and side writes `Invoicing._issue` saves (Invoice.Issued,
+- the invoices with the aggregates and side writes a CreateInvoice saves (`Invoicing._build`) (Invoice.Issued,
   Numbering.Advanced, InvoiceBook.PeriodClaimed, a billing_documents row), lines and totals from
   the stored calls by `compute_totals`, `covers_through` = the reseller's batch watermark — but
   500 invoices per save (one transaction) instead of one, and without the per-invoice re-read
