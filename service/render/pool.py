@@ -297,11 +297,11 @@ def _worker_main(conn, fonts_dir: str | None = None) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from service.render import fonts
+    from service.render.fonts import share_subsets
     from service.render.hygiene import prepare  # borb is imported in the worker only
     from service.render.renderer import render_pdf
 
-    fonts.share_subsets(fonts_dir)
+    share_subsets(fonts_dir)
     prepare()
     _warm_up(render_pdf)
     try:
