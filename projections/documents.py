@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from eventsourcing.utils import get_topic
 
 from domain.credit_note import CreditNote
@@ -106,7 +107,7 @@ def _decode(notification: Any, mapper: Any) -> Any:
     only transcoded value the documents use is issued_at (kept as its ISO text)."""
     if mapper.cipher is None and mapper.compressor is None:
         try:
-            state = json.loads(notification.state)
+            state = orjson.loads(notification.state)
             issued_at = state.get("issued_at")
             if isinstance(issued_at, dict) and issued_at.get("_type_") == "datetime_iso":
                 state["issued_at"] = issued_at["_data_"]
@@ -120,11 +121,19 @@ _ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # = json.dumps(doc, se
 
 
 def dumps(doc: dict) -> str:
-    return _ENCODE(doc)
+    """The document as compact JSON (orjson: ~5x faster; the stdlib for what orjson refuses, such as
+    integers beyond 64 bits). Readers parse it, so the two spellings of non-ASCII text are alike."""
+    try:
+        return orjson.dumps(doc).decode()
+    except TypeError:
+        return _ENCODE(doc)
 
 
-def loads(text: str) -> dict:
-    return json.loads(text)
+def loads(text: str | bytes) -> dict:
+    try:
+        return orjson.loads(text)
+    except ValueError:
+        return json.loads(text)  # (what orjson refuses to read, such as integers beyond 64 bits)
 
 
 def _iso(value: datetime | str) -> str:
