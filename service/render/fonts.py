@@ -23,8 +23,9 @@ REPLACEMENT = "?"
 # build a Unicode (Type0) font even for pure-Latin text (borb.md pitfall 2).
 BASE_CHARS = frozenset(string.printable.strip() + " €")
 # Subsets kept per worker: (style, character set) entries. A character set costs ~140 ms to subset
-# (both styles; ~90 ms when cut from the Latin pre-cut, see _subset_bytes) and ~0.25 MB to keep; 8 sets thrashed when 20 resellers' names each brought their
-# own accented letters (render p99 under load, issue #11), 128 sets cost ~16 MB per worker.
+# (both styles; ~90 ms for a Latin one, see _subset_bytes) and ~0.25 MB to keep; 8 sets thrashed
+# when 20 resellers' names each brought their own accented letters (render p99 under load, issue
+# #11), 128 sets cost ~16 MB per worker.
 _CACHE_SIZE = 256
 
 _lock = threading.Lock()
