@@ -33,7 +33,7 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
 
 def format_money(amount: Decimal, currency: str) -> str:
     """Decimal string with exactly the currency's minor-unit digits ("1234.50", "12", "1.250")."""
-    return f"{amount.quantize(_QUANTUM[currency], rounding=ROUND_HALF_UP):f}"
+    return f"{round_money(amount, currency):f}"
 
 
 def parse_call_amount(text: str) -> tuple[int, int] | None:

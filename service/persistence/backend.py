@@ -89,8 +89,8 @@ class Backend:
                 conn.execute("SELECT pg_advisory_unlock(%s, %s)", lock_key(reseller_id))
 
     def _bulk(self) -> ContextManager[None]:
-        slot = getattr(self.datastore.pool, "_writer_lock", None)
-        return slot.bulk() if hasattr(slot, "bulk") else nullcontext()
+        bulk = getattr(self.datastore, "bulk", None)  # SQLite's datastore (sqlite_store.py)
+        return bulk() if bulk is not None else nullcontext()
 
     def reading(self) -> ContextManager[None]:
         """A read session: the reads of this thread inside it share one connection (SQLite: and one

@@ -9,7 +9,7 @@ invoice, ~9 % of ingest). For production durability use PostgreSQL.
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 from eventsourcing.persistence import ConnectionUnavailableError
 from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteCursor, SQLiteDatastore, SQLiteFactory
@@ -113,8 +113,9 @@ class _TunedPool(SQLiteConnectionPool):
 
 
 class _SessionDatastore(SQLiteDatastore):
-    """The library's datastore, plus read sessions: inside `reading()` every read transaction of the
-    thread (aggregate loads, index and ledger queries) runs on one connection in one snapshot.
+    """The library's datastore, plus read sessions and bulk writes (`bulk()`, see WriterSlot): inside
+    `reading()` every read transaction of the thread (aggregate loads, index and ledger queries) runs
+    on one connection in one snapshot.
 
     A CreateInvoice reads the reseller, the period's usage, the book, the template catalogue and
     more, and each read was a transaction of its own: a pooled connection taken and returned, a
@@ -142,6 +143,10 @@ class _SessionDatastore(SQLiteDatastore):
                 connection.rollback()
         finally:
             self.pool.put_connection(connection)
+
+    def bulk(self) -> ContextManager[None]:
+        """Writes of this thread inside let urgent writers go first (WriterSlot)."""
+        return self.pool._writer_lock.bulk()
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
