@@ -132,3 +132,21 @@ def test_a_bulk_writer_with_nobody_urgent_waiting_writes_at_once_and_a_timeout_i
     with pytest.raises(RuntimeError):
         slot.release()
     assert slot.waiting() == 0
+
+
+def test_dropping_a_table_does_not_write_its_freed_pages_again_through_the_wal(store, tmp_path):
+    """secure_delete=FAST on every pooled connection: Debian's SQLite zeroes freed pages by default,
+    which made a rebuild's drop of the old read-model tables write them all once more (seconds
+    holding the writer slot)."""
+    with store.backend.transaction(write=False) as sql:
+        assert sql.execute("PRAGMA secure_delete").fetchall() == [(2,)]  # 2 = FAST
+    with store.backend.transaction() as sql:
+        sql.execute("CREATE TABLE scratch (id INTEGER PRIMARY KEY, doc TEXT)")
+        sql.executemany("INSERT INTO scratch VALUES (?, ?)", [(i, "x" * 2000) for i in range(5000)])
+    with store.backend.transaction() as sql:
+        sql.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    wal = tmp_path / "pool.db-wal"
+    assert wal.stat().st_size < 1_000_000
+    with store.backend.transaction() as sql:
+        sql.execute("DROP TABLE scratch")
+    assert wal.stat().st_size < 1_000_000  # ~10 MB of freed pages were zeroed through the WAL before
