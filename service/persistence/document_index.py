@@ -11,7 +11,7 @@ from domain.errors import Conflict
 from domain.invoice import InvoiceStatus, UsageRow
 from domain.numbering import DocumentKind
 from service.persistence.backend import Backend, Sql
-from service.persistence.ledger_queries import period_usage
+from service.persistence.ledger_queries import batch_seq, period_usage
 
 
 class IndexRow(NamedTuple):
@@ -98,15 +98,19 @@ class DocumentIssuedWrite:
     start: date
     end: date
     usage: tuple[UsageRow, ...] | None = None  # invoices: what the invoice was calculated from
+    covers_through: int | None = None  # invoices: the reseller's batch watermark read with `usage`
 
     def run(self, sql: Sql) -> None:
         if self.usage is not None:
             # Ingest of the reseller is kept out: by the reseller guard the caller holds (PostgreSQL,
             # and every retry), or by SQLite's single writer (this transaction holds it). The re-check
             # proves the invoice has every call of the period stored so far; a mismatch aborts the
-            # save (and the retry holds the guard).
-            now = period_usage(sql, self.reseller_id, self.start, self.end)
-            if sorted(now) != sorted(self.usage):
+            # save (and the retry holds the guard). Rollups change only in a call batch's
+            # transaction, which advances the batch watermark of each of its resellers: an unchanged
+            # watermark proves an unchanged usage with one row read; otherwise the sums are compared.
+            if self.covers_through is not None and batch_seq(sql, self.reseller_id) == self.covers_through:
+                pass
+            elif sorted(period_usage(sql, self.reseller_id, self.start, self.end)) != sorted(self.usage):
                 raise UsageChanged("calls arrived for the period while the invoice was being created")
         sql.execute("INSERT INTO billing_documents (document_id, kind, reseller_id, number, series_id, sequence, "
                     "status, start_day, end_day) VALUES (?,?,?,?,?,?,?,?,?)",

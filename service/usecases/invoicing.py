@@ -192,7 +192,7 @@ class Invoicing:
                           series_id=series_id, due_date=(issue_date + timedelta(days=terms.payment_terms_days)).isoformat(),
                           builtin_revision=BUILTIN_REVISION)
         write = DocumentIssuedWrite(str(issue.invoice_id), DocumentKind.INVOICE, reseller_id, number, series_id,
-                                    sequence, period.start, period.end, tuple(issue.usage))
+                                    sequence, period.start, period.end, tuple(issue.usage), issue.covers_through)
         return invoice, book, write
 
     def get(self, invoice_id: UUID, version: int | None = None) -> tuple[Invoice, int]:

@@ -259,6 +259,30 @@ def test_an_issued_write_refuses_when_the_usage_changed_and_writes_nothing(ledge
     assert DocumentIndex(store.backend).rows() == {} and store.positions.of(numbering.id) == 0
 
 
+def test_an_issued_write_checks_the_usage_against_the_batch_watermark_it_was_read_with(ledger, store):
+    """The watermark read with the usage (CreateInvoice's calculation) proves the usage unchanged when
+    no batch of the reseller was stored since; after one, the sums decide: a call of the period
+    refuses the write, a call of another period does not."""
+    def write(document_id, number):
+        return DocumentIssuedWrite(document_id, DocumentKind.INVOICE, "r1", number, "invoices", int(number), *MARCH,
+                                   tuple(read[0]), read[1])
+
+    ledger.record([call("a")])
+    read = ledger.usage_and_watermark("r1", *MARCH)
+    assert read == ([usage()], 1)
+    with store.backend.transaction() as sql:
+        write("inv-1", "1").run(sql)
+    ledger.record([call("b")])  # the period's usage changed
+    with pytest.raises(UsageChanged):
+        with store.backend.transaction() as sql:
+            write("inv-2", "2").run(sql)
+    read = ledger.usage_and_watermark("r1", *MARCH)
+    ledger.record([call("c", when="2026-04-10T10:00:00")])  # the watermark moves, the period's usage does not
+    with store.backend.transaction() as sql:
+        write("inv-3", "3").run(sql)
+    assert set(DocumentIndex(store.backend).rows()) == {"inv-1", "inv-3"}
+
+
 def test_a_number_taken_twice_is_a_conflict_that_stores_no_events(ledger, store):
     issued(store, ledger, "inv-1", "1", 1)
     numbering = Numbering()
