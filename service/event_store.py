@@ -54,6 +54,26 @@ class EventStore(Application):
         self._notify(recordings)
         return recordings
 
+    def _take_snapshots(self, processing_event: ProcessingEvent) -> None:
+        """The library reloads an aggregate from the store to snapshot it at an event's version (and
+        checks events against a runtime Protocol): at every 50th numbering event that re-read the
+        counter's last 50 events inside the counter lock (~5 % of a CreateInvoice's CPU; issue #11).
+        The aggregate just saved is that state when the event is its latest, since our aggregates
+        change only by applying their events; it is snapshotted as it is. Otherwise (an interval
+        reached mid-save) the library's way."""
+        if not self.snapshots:
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or event.originator_version % interval:
+                continue
+            if aggregate.version == event.originator_version:
+                snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            else:
+                self.take_snapshot(event.originator_id, version=event.originator_version, projector_func=_project)
+
     def save_recorded(self, *aggregates: Any, side_writes: tuple = ()) -> list:
         """`save_all` returning the recordings (each event's notification with its position)."""
         recordings = self.save(*aggregates, side_writes=side_writes)
