@@ -4,8 +4,11 @@ The live tables keep serving (and the runner keeps applying to them) while the n
 generation fills — without its secondary indexes, which are built once the rows are in
 (and, on PostgreSQL, the new tables analysed) — then the swap transaction holds the
 tracking rows, applies the last events, and points the tracking rows at the new
-generation. Old tables are dropped after a short grace period so in-flight reads of
-them finish.
+generation. Old tables are then dropped: on SQLite at once (a read is one transaction, one
+snapshot: one that read the old generation's tracking row keeps the old tables in its snapshot
+to its end, even across the drop), on PostgreSQL after a short grace period, so in-flight reads
+of them finish rather than queue behind the drop's lock (a read that still meets a dropped
+table reads again: ProjectionRunner.query).
 """
 import time
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from projections.model import ReadModel
 REBUILD_BATCH = 5000  # events the read models apply per page (and per transaction)
 WINDOW = 4  # a page reads at most WINDOW x REBUILD_BATCH positions of the log
 CHUNK = 250  # events turned into rows at a time
+POSTGRES_GRACE_SECONDS = 1.0  # between the swap and dropping the old tables (see the module's docstring)
 Progress = Callable[[int, int], None]  # (position reached, head position)
 
 
@@ -34,7 +38,7 @@ class RebuildResult:
 
 
 def rebuild(store, models: list[ReadModel] | None = None, progress: Progress = lambda done, head: None,
-            batch_size: int = REBUILD_BATCH, grace_seconds: float = 1.0) -> RebuildResult:
+            batch_size: int = REBUILD_BATCH, grace_seconds: float | None = None) -> RebuildResult:
     """Run `rebuild_steps` to the end, reporting each step to `progress`."""
     steps = rebuild_steps(store, models, batch_size, grace_seconds)
     while True:
@@ -45,7 +49,7 @@ def rebuild(store, models: list[ReadModel] | None = None, progress: Progress = l
 
 
 def rebuild_steps(store, models: list[ReadModel] | None = None, batch_size: int = REBUILD_BATCH,
-                  grace_seconds: float = 1.0) -> Iterator[tuple[int, int]]:
+                  grace_seconds: float | None = None) -> Iterator[tuple[int, int]]:
     """Yield (position reached, head) as the new generation fills; the last step is after the swap
     (position == head). Returns the RebuildResult. Only invoice events are read (the log's other
     events change no read model)."""
@@ -70,6 +74,8 @@ def rebuild_steps(store, models: list[ReadModel] | None = None, batch_size: int 
             tracking.set_state(sql, m.name, new, final)
         tracking.record_shapes(sql, models)
     yield final, final
+    if grace_seconds is None:
+        grace_seconds = POSTGRES_GRACE_SECONDS if backend.postgres else 0.0
     time.sleep(grace_seconds)  # in-flight reads of the old tables finish before they are dropped
     with backend.transaction() as sql:
         for m in models:
