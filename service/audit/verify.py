@@ -100,7 +100,8 @@ def check_calls(ledger: Ledger, invoices: list[Invoice], report: Report) -> None
         period = Period.from_dict(inv.period)
         keys.append((inv.reseller_id, period.start, period.end, inv.covers_through))
     with ledger.backend.transaction(write=False) as sql:  # one pass over the calls, not one query per invoice
-        usages = ledger_queries.covered_usages(sql, keys)
+        sums = ledger_queries.call_sums(sql)
+    usages = ledger_queries.usages_from_sums(sums, keys)  # after the transaction: seconds of Python at 1M calls
     for inv, usage in zip(invoices, usages):
         report.calls += sum(row.calls for row in usage)
         totals = compute_totals(usage, inv.currency, inv.tax_rate)

@@ -52,11 +52,23 @@ def covered_usages(sql: Sql, invoices: Sequence[tuple[str, date, date, int]]) ->
     the call rows (audit verify of a whole store): the calls summed per (reseller, local day, batch,
     group) in SQL, then each invoice adds up the sums of its days up to its watermark. Same rows as
     `covered_usage` gives per invoice (in group order)."""
+    return usages_from_sums(call_sums(sql), invoices)
+
+
+def call_sums(sql: Sql) -> list[tuple]:
+    """The calls summed per (reseller, local day, batch, group): what `usages_from_sums` adds up. A
+    caller with a big store ends its transaction before adding up (PostgreSQL ends a session idle in
+    a transaction after 5 s: the library's default)."""
     sql.execute("SELECT reseller_id, local_day, batch_seq, destination_group, COUNT(*), SUM(billed_seconds), "
                 "SUM(amount_units), SUM(amount_nanos) FROM billing_calls "
                 "GROUP BY reseller_id, local_day, batch_seq, destination_group")
+    return sql.fetchall()
+
+
+def usages_from_sums(rows: list[tuple], invoices: Sequence[tuple[str, date, date, int]]) -> list[list[UsageRow]]:
+    """Each invoice's covered usage, added up from `call_sums` rows."""
     sums: dict[str, dict[int, list[tuple]]] = {}  # reseller -> day -> [(batch, group, calls, s, units, nanos)]
-    for rid, day, batch, group, c, s, u, n in sql.fetchall():
+    for rid, day, batch, group, c, s, u, n in rows:
         sums.setdefault(rid, {}).setdefault(int(day), []).append((int(batch), group, int(c), int(s), int(u), int(n)))
     days = {rid: sorted(by_day) for rid, by_day in sums.items()}  # the days with calls, in order
     out = []

@@ -128,3 +128,23 @@ def test_a_rebuilt_generation_has_its_indexes_and_answers_every_search_as_before
         assert result.invoice_events == len(made) + 3 and search_all(s) == before  # 6 issued, 1 void, 1 credit, 1 note
         report = verify(server.store, Ledger(server.store.backend), DocumentIndex(server.store.backend))
         assert report.problems == [] and not report.notes
+
+
+def test_audit_verify_adds_up_the_call_sums_after_its_read_transaction_ended(tmp_path, monkeypatch):
+    """PostgreSQL ends a session idle in a transaction after 5 s; adding up 1M calls' sums in Python
+    inside the read transaction took about that long (issue #11: a verify failed on a busy machine).
+    Checked on SQLite, whose pool counts the connections in use."""
+    from service.audit import verify as audit_verify
+    store = EventStore(parse_database_url(f"sqlite:///{tmp_path / 'sums.db'}"))
+    pool, in_use = store.recorder.datastore.pool, []
+    adding_up = ledger_queries.usages_from_sums
+
+    def watched(rows, invoices):
+        in_use.append(pool.num_in_use)
+        return adding_up(rows, invoices)
+    monkeypatch.setattr(ledger_queries, "usages_from_sums", watched)
+    try:
+        audit_verify.check_calls(Ledger(store.backend), [], audit_verify.Report())
+    finally:
+        store.close()
+    assert in_use == [0]
