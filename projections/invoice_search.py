@@ -5,17 +5,19 @@ number, reseller name (as billed), reseller id, subtotal, tax, total, issue date
 period dates. SQLite answers words of 3+ characters from an FTS5 trigram index and
 shorter ones with LIKE; PostgreSQL uses LIKE on a pg_trgm GIN index for every word.
 
-The table is narrow (shape 3): what a search filters and orders by, no document. A search
-finds the page's invoice ids newest first with its LIMIT there, and only that page's
-documents are read, from the invoice list's table (the same documents: both models apply
-the same changes in the same transactions, and a rebuild swaps their generations together).
+Neither trigram index can answer a word of one or two characters, so one that matches nothing
+scanned every row (`zz` at 100k invoices: 40–80 ms, the mix's p99; issue #11). A small table of
+every one- and two-character sequence that occurs in any haystack (a few hundred rows) answers
+"none" with one lookup before the search. It only grows (an invoice's haystack never loses
+text), so it never excludes a match.
 """
+import operator
 from dataclasses import dataclass
 from datetime import date
 
 from projections.invoice_list import InvoiceList, Receivable, owes, receivable_conditions
 from projections.model import DocumentTable
-from projections.text import haystack, like_pattern, query_words
+from projections.text import FIELD_SEPARATOR, haystack, like_pattern, query_words
 
 DDL = """CREATE TABLE IF NOT EXISTS {t} (
     invoice_id TEXT PRIMARY KEY,
@@ -29,6 +31,7 @@ DDL = """CREATE TABLE IF NOT EXISTS {t} (
     owes INTEGER NOT NULL,
     position BIGINT NOT NULL)"""
 TRIGRAM = 3  # the shortest word a trigram index can answer
+SHORT = 2  # words of at most this length are first looked up in the short-sequences table
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ def searchable_text(doc: dict) -> str:
 
 class InvoiceSearch(DocumentTable):
     name = "invoice_search"
-    shape = "3"  # 2: ordinal order, receivable filters, folding of Ł/Ø/Æ… (Part II); 3: narrow (no doc)
+    shape = "4"  # 2: ordinal order, receivable filters, folding of Ł/Ø/Æ… (Part II); 3: narrow (no doc);
+    # 4: the short-sequences table
     ddl = DDL
     columns = ("invoice_id", "ordinal", "reseller_id", "status", "issue_date", "haystack", "payment_status",
                "due_date", "owes", "position")
@@ -59,6 +63,57 @@ class InvoiceSearch(DocumentTable):
     def row(self, doc: dict, position: int) -> tuple:
         return (doc["invoice_id"], doc["ordinal"], doc["reseller_id"], doc["status"], doc["issue_date"],
                 searchable_text(doc), doc["payment_status"], doc["due_date"], owes(doc), position)
+
+    def shorts(self, generation: int) -> str:
+        """The table of the one- and two-character sequences that occur in some haystack."""
+        return f"{self.table(generation)}_shorts"
+
+    def tables(self, generation: int) -> list[str]:
+        return [self.table(generation), self.shorts(generation)]
+
+    def create(self, sql, generation: int, indexes: bool = True) -> None:
+        super().create(sql, generation, indexes)
+        sql.execute(f"CREATE TABLE IF NOT EXISTS {self.shorts(generation)} (seq TEXT PRIMARY KEY)")
+
+    def insert(self, sql, generation: int, rows: list[tuple]) -> None:
+        super().insert(sql, generation, rows)
+        self.add_shorts(sql, generation, [r[5] for r in rows])
+
+    def update(self, sql, generation: int, change) -> None:
+        super().update(sql, generation, change)
+        self.add_shorts(sql, generation, [searchable_text(change.doc)])
+
+    def add_shorts(self, sql, generation: int, haystacks: list[str]) -> None:
+        found: set[str] = set()
+        for text in haystacks:
+            found.update(text)
+            found.update(map(operator.add, text, text[1:]))
+        new = [(seq,) for seq in found if FIELD_SEPARATOR not in seq]  # query words never hold one
+        if new:
+            sql.executemany(f"INSERT INTO {self.shorts(generation)} (seq) VALUES (?) ON CONFLICT (seq) DO NOTHING",
+                            new)
+
+    def stored_shorts(self, sql, generation: int) -> set[str]:
+        return {r[0] for r in sql.execute(f"SELECT seq FROM {self.shorts(generation)}").fetchall()}
+
+    @staticmethod
+    def missing_shorts(stored: set[str], rows: list[tuple]) -> list[str]:
+        """The short sequences of these stored rows' haystacks that are not `stored` (audit verify: a
+        missing one would make searches for it find nothing)."""
+        wanted: set[str] = set()
+        for row in rows:
+            wanted.update(row[5])
+            wanted.update(map(operator.add, row[5], row[5][1:]))
+        return sorted(seq for seq in wanted - stored if FIELD_SEPARATOR not in seq)
+
+    def occur(self, sql, generation: int, words: list[str]) -> bool:
+        """False if a word of one or two characters occurs in no haystack (then nothing matches)."""
+        short = sorted({w for w in words if len(w) <= SHORT})
+        if not short:
+            return True
+        found = sql.execute(f"SELECT COUNT(*) FROM {self.shorts(generation)} WHERE seq IN "
+                            f"({','.join('?' * len(short))})", short).fetchall()
+        return int(found[0][0]) == len(short)
 
     def search(self, sql, generation: int, f: SearchFilter, before: int, limit: int) -> list[tuple[dict, int]]:
         """Matching invoices newest first (by ordinal) below `before`: [(doc, position)]."""
@@ -74,7 +129,10 @@ class InvoiceSearch(DocumentTable):
             where.append("issue_date <= ?")
             params.append(f.issued_to.isoformat())
         receivable_conditions(f.receivable, where, params)
-        self.match(generation, query_words(f.query), where, params)
+        words = query_words(f.query)
+        if not self.occur(sql, generation, words):
+            return []
+        self.match(generation, words, where, params)
         docs = self.documents.table(self.documents_generation(sql))
         rows = sql.execute(f"SELECT d.doc, s.position FROM (SELECT invoice_id, ordinal, position FROM "
                            f"{self.table(generation)} WHERE {' AND '.join(where)} ORDER BY ordinal DESC LIMIT ?) s "
@@ -116,7 +174,7 @@ class SQLiteInvoiceSearch(InvoiceSearch):
         return f"{self.table(generation)}_fts"
 
     def tables(self, generation: int) -> list[str]:
-        return [self.fts(generation), self.table(generation)]
+        return [self.fts(generation), *super().tables(generation)]
 
     def create(self, sql, generation: int, indexes: bool = True) -> None:
         super().create(sql, generation, indexes)

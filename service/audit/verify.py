@@ -152,6 +152,7 @@ def check_document_index(stored: dict[str, IndexRow], invoices: list[Invoice], n
 def check_projections(store, r: Replay, report: Report) -> None:
     models = tracking.default_models(store.backend.postgres)
     stored = {}  # name -> (position, rows as stored): read in one transaction, compared after it
+    shorts = None  # (the search model, its table of one- and two-character sequences)
     with store.backend.transaction(write=False) as sql:
         if sql.postgres:  # one snapshot for the tracking rows and every table (a running server applies meanwhile)
             sql.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -171,6 +172,15 @@ def check_projections(store, r: Replay, report: Report) -> None:
                 continue
             generation, position = state[m.name]
             stored[m.name] = position, m.dump_text(sql, generation)
+            if hasattr(m, "stored_shorts"):
+                shorts = m, m.stored_shorts(sql, generation)
+    if shorts:
+        model, seqs = shorts
+        missing = model.missing_shorts(seqs, stored[model.name][1])
+        if missing:
+            report.problems.append(f"projection {model.name}: {len(missing)} short sequences of stored haystacks "
+                                   f"are missing from its lookup table (searches for them find nothing): "
+                                   f"{', '.join(map(repr, missing[:10]))}")
     for m in models:
         if m.name not in stored:
             continue

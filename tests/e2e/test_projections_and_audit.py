@@ -232,6 +232,15 @@ def test_verify_store_over_the_api_streams_progress_and_names_a_tampered_row(ser
     assert any("invoice_list" in p and "row missing" in p for p in verdict["problems"])
 
 
+def test_verify_names_short_sequences_missing_from_the_search_lookup_table(server, stubs, database_url, capsys):
+    issue_some(stubs)
+    address = f"127.0.0.1:{server.port}"
+    assert execute(database_url, "DELETE FROM proj_invoice_search_1_shorts WHERE seq IN ('zu', 'u')") == 2
+    code, out, _ = cli(capsys, "audit", "verify", "--server", address, "--json")
+    verdict = json.loads(out)
+    assert code == 8 and any("short sequences" in p and "'u', 'zu'" in p for p in verdict["problems"])
+
+
 def test_list_events_pages_newest_first_down_to_the_first_event(server, stubs, capsys):
     issue_some(stubs, months=[3])
     audit = audit_pb2_grpc.AuditServiceStub(grpc.insecure_channel(f"127.0.0.1:{server.port}"))

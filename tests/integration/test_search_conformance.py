@@ -93,6 +93,15 @@ def test_short_words_match_as_substrings_too(book):
     assert numbers(s, "x", position) == []
 
 
+def test_one_and_two_character_words_that_occur_nowhere_find_nothing_and_those_that_occur_are_found(book):
+    """Such words are first looked up in the table of short sequences (no scan when absent)."""
+    s, _, position = book
+    assert numbers(s, "zz", position) == [] and numbers(s, "q", position) == []
+    assert numbers(s, "hn", position) == ["100004"]  # only in "sohne"
+    assert numbers(s, "hn 9", position) == ["100004"] and numbers(s, "hn zz", position) == []
+    assert numbers(s, "ü", position) == ["100004", "100003", "100001"]  # folded to u: zürich and muc-3
+
+
 @pytest.mark.parametrize("query", ['"zurich"', "zur*", "zurich*", "%", "%ich", "NEAR(zurich", "zurich OR",
                                    "'", "\\", "zurich AND berliner", "-zurich", "^zurich", "{zrh_1}:x"])
 def test_quotes_and_operators_are_plain_text_never_errors(book, query):
