@@ -88,6 +88,7 @@ class InvoiceSearch(DocumentTable):
         for text in haystacks:
             found.update(text)
             found.update(map(operator.add, text, text[1:]))
+        found -= self.stored_shorts(sql, generation)  # a few hundred rows: cheaper than conflicting inserts
         new = [(seq,) for seq in found if FIELD_SEPARATOR not in seq]  # query words never hold one
         if new:
             sql.executemany(f"INSERT INTO {self.shorts(generation)} (seq) VALUES (?) ON CONFLICT (seq) DO NOTHING",
