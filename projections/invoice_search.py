@@ -10,6 +10,11 @@ scanned every row (`zz` at 100k invoices: 40–80 ms, the mix's p99; issue #11).
 every one- and two-character sequence that occurs in any haystack (a few hundred rows) answers
 "none" with one lookup before the search. It only grows (an invoice's haystack never loses
 text), so it never excludes a match.
+
+The table is narrow (shape 3): what a search filters and orders by, no document. A search
+finds the page's invoice ids newest first with its LIMIT there, and only that page's
+documents are read, from the invoice list's table (the same documents: both models apply
+the same changes in the same transactions, and a rebuild swaps their generations together).
 """
 import operator
 from dataclasses import dataclass
@@ -50,6 +55,16 @@ def searchable_text(doc: dict) -> str:
                      doc["total"], doc["issue_date"], doc["period"]["start"], doc["period"]["end"]])
 
 
+def short_sequences(haystacks: list[str]) -> set[str]:
+    """Every one- and two-character sequence of the haystacks, but those across two fields (a query
+    word never holds the separator)."""
+    found: set[str] = set()
+    for text in haystacks:
+        found.update(text)
+        found.update(map(operator.add, text, text[1:]))
+    return {seq for seq in found if FIELD_SEPARATOR not in seq}
+
+
 class InvoiceSearch(DocumentTable):
     name = "invoice_search"
     shape = "4"  # 2: ordinal order, receivable filters, folding of Ł/Ø/Æ… (Part II); 3: narrow (no doc);
@@ -84,12 +99,8 @@ class InvoiceSearch(DocumentTable):
         self.add_shorts(sql, generation, [searchable_text(change.doc)])
 
     def add_shorts(self, sql, generation: int, haystacks: list[str]) -> None:
-        found: set[str] = set()
-        for text in haystacks:
-            found.update(text)
-            found.update(map(operator.add, text, text[1:]))
-        found -= self.stored_shorts(sql, generation)  # a few hundred rows: cheaper than conflicting inserts
-        new = [(seq,) for seq in found if FIELD_SEPARATOR not in seq]  # query words never hold one
+        found = short_sequences(haystacks) - self.stored_shorts(sql, generation)  # cheaper than conflicting inserts
+        new = [(seq,) for seq in found]
         if new:
             sql.executemany(f"INSERT INTO {self.shorts(generation)} (seq) VALUES (?) ON CONFLICT (seq) DO NOTHING",
                             new)
@@ -101,11 +112,7 @@ class InvoiceSearch(DocumentTable):
     def missing_shorts(stored: set[str], rows: list[tuple]) -> list[str]:
         """The short sequences of these stored rows' haystacks that are not `stored` (audit verify: a
         missing one would make searches for it find nothing)."""
-        wanted: set[str] = set()
-        for row in rows:
-            wanted.update(row[5])
-            wanted.update(map(operator.add, row[5], row[5][1:]))
-        return sorted(seq for seq in wanted - stored if FIELD_SEPARATOR not in seq)
+        return sorted(short_sequences([row[5] for row in rows]) - stored)
 
     def occur(self, sql, generation: int, words: list[str]) -> bool:
         """False if a word of one or two characters occurs in no haystack (then nothing matches)."""
