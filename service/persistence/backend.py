@@ -16,6 +16,7 @@ class Sql:
             cursor.row_factory = tuple_row  # the library's cursors make dicts; SUM() columns share a name
         self.cursor = cursor
         self.postgres = postgres
+        self.memo: dict = {}  # what a caller learnt in this transaction (gone with it, commit or rollback)
 
     def _q(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
