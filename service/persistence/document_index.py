@@ -109,7 +109,8 @@ class DocumentIssuedWrite:
             # transaction, which advances the batch watermark of each of its resellers: an unchanged
             # watermark proves an unchanged usage with one row read; otherwise the sums are compared.
             unchanged = self.covers_through is not None and batch_seq(sql, self.reseller_id) == self.covers_through
-            if not unchanged and sorted(period_usage(sql, self.reseller_id, self.start, self.end)) != sorted(self.usage):
+            if not unchanged and sorted(period_usage(sql, self.reseller_id, self.start,
+                                                     self.end)) != sorted(self.usage):
                 raise UsageChanged("calls arrived for the period while the invoice was being created")
         sql.execute("INSERT INTO billing_documents (document_id, kind, reseller_id, number, series_id, sequence, "
                     "status, start_day, end_day) VALUES (?,?,?,?,?,?,?,?,?)",
