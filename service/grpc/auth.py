@@ -78,27 +78,28 @@ def bearer_token(metadata) -> str | None:
     return None
 
 
-class AuthInterceptor(grpc.ServerInterceptor):
+class Authenticator:
     """Every RPC but health and reflection needs a known token whose role may call the method."""
 
     def __init__(self, store: TokenStore):
         self.store = store
 
-    def intercept_service(self, continuation, details):
-        handler = continuation(details)
-        if handler is None or details.method.startswith(EXEMPT_PREFIXES):
-            return handler
+    def refusal(self, details: grpc.HandlerCallDetails) -> tuple[grpc.StatusCode, str] | None:
+        """Why this call may not go on (status code, message), or None when it may."""
+        if details.method.startswith(EXEMPT_PREFIXES):
+            return None
         token = bearer_token(details.invocation_metadata)
         role = self.store.role_of(token) if token else None
         if role is None:
-            return _deny(handler, grpc.StatusCode.UNAUTHENTICATED,
-                         "missing or unknown bearer token (metadata 'authorization: Bearer <token>')")
+            return (grpc.StatusCode.UNAUTHENTICATED,
+                    "missing or unknown bearer token (metadata 'authorization: Bearer <token>')")
         if not may_call(role, details.method):
-            return _deny(handler, grpc.StatusCode.PERMISSION_DENIED, f"role {role!r} may not call {details.method}")
-        return handler
+            return grpc.StatusCode.PERMISSION_DENIED, f"role {role!r} may not call {details.method}"
+        return None
 
 
-def _deny(handler, code: grpc.StatusCode, message: str):
+def refusing(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
+    """A handler of the same kind as `handler` that ends every call with `code`."""
     def refuse(request, context):
         context.abort(code, message)
 

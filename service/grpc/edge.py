@@ -1,4 +1,4 @@
-"""The server's edge: interceptors (log/metrics, auth, decoding), the gRPC port (TLS or not), /metrics
+"""The server's edge: the interceptor (log/metrics, auth, decoding), the gRPC port (TLS or not), /metrics
 (prometheus_client, on this server's own registry)."""
 import logging
 from pathlib import Path
@@ -6,11 +6,41 @@ from pathlib import Path
 import grpc
 
 from service.config import Settings
-from service.grpc.auth import AuthInterceptor, TokenStore
-from service.grpc.handlers import DecodeInterceptor
-from service.grpc.observability import Metrics, MetricsServer, ObservabilityInterceptor
+from service.grpc.auth import Authenticator, TokenStore, refusing
+from service.grpc.handlers import decoding
+from service.grpc.observability import Metrics, MetricsServer, Observer
 
 log = logging.getLogger("billing.server")
+
+
+class EdgeInterceptor(grpc.ServerInterceptor):
+    """Every RPC is logged and counted (denials included), authenticated, then decoded tolerantly.
+
+    gRPC consults its interceptors for every RPC. A method's wrapped handler is built once and kept
+    (the registered handlers never change once the server runs; only methods that exist are kept),
+    and the three concerns run as one interceptor: three nested interceptors rebuilding their
+    wrappers per call cost ~0.3 ms of CPU per CreateInvoice, a tenth of it (issue #11). Only the
+    token check depends on the call; a refused call gets a refusing handler, observed too."""
+
+    def __init__(self, observer: Observer, auth: Authenticator | None = None):
+        self.observer = observer
+        self.auth = auth
+        self._served: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}  # method -> (decoded, served)
+
+    def intercept_service(self, continuation, details):
+        method = details.method
+        known = self._served.get(method)
+        if known is None:
+            handler = continuation(details)
+            if handler is None:  # no such method: gRPC answers UNIMPLEMENTED
+                return None
+            decoded = decoding(handler)  # a refusal decodes tolerantly too: bad bytes never make it INTERNAL
+            known = self._served[method] = (decoded, self.observer.observed(method, decoded))
+        if self.auth is not None:
+            refusal = self.auth.refusal(details)
+            if refusal is not None:
+                return self.observer.observed(method, refusing(known[0], *refusal))
+        return known[1]
 
 
 class Edge:
@@ -21,9 +51,7 @@ class Edge:
         self.tokens = TokenStore(settings.tokens_file) if settings.tokens_file else None
         self.metrics = Metrics()  # a registry per server: servers in one process never share counters
         self.metrics_server: MetricsServer | None = None
-        # Outermost first: every RPC is logged and counted, denials included; auth before decoding.
-        self.interceptors = [ObservabilityInterceptor(self.metrics),
-                             *([AuthInterceptor(self.tokens)] if self.tokens else []), DecodeInterceptor()]
+        self.interceptors = [EdgeInterceptor(Observer(self.metrics), Authenticator(self.tokens) if self.tokens else None)]
 
     def open_ports(self, server: grpc.Server) -> int:
         """Bind the gRPC port (TLS when a certificate is configured) and start /metrics; returns the port."""

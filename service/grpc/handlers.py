@@ -1,4 +1,4 @@
-"""Method-handler plumbing for interceptors, and the one that turns undecodable requests into INVALID_ARGUMENT."""
+"""Method-handler plumbing for the edge, and the wrapper that turns undecodable requests into INVALID_ARGUMENT."""
 import grpc
 
 from domain.errors import InvalidArgument
@@ -48,22 +48,20 @@ def _checked(requests):
         yield request
 
 
-class DecodeInterceptor(grpc.ServerInterceptor):
-    """gRPC answers a request it cannot deserialize with INTERNAL; it is the client's fault: INVALID_ARGUMENT."""
+def decoding(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """gRPC answers a request it cannot deserialize with INTERNAL; it is the client's fault: this handler
+    answers INVALID_ARGUMENT instead."""
+    if handler.request_deserializer is None:
+        return handler
+    streaming = handler.request_streaming
 
-    def intercept_service(self, continuation, details):
-        handler = continuation(details)
-        if handler is None or handler.request_deserializer is None:
-            return handler
-        streaming = handler.request_streaming
+    def wrap(behaviour, _response_streaming):
+        def run(request, context):
+            if streaming:
+                request = _checked(request)
+            elif isinstance(request, Undecodable):
+                abort_with(context, request.error())
+            return behaviour(request, context)
+        return run
 
-        def wrap(behaviour, _response_streaming):
-            def run(request, context):
-                if streaming:
-                    request = _checked(request)
-                elif isinstance(request, Undecodable):
-                    abort_with(context, request.error())
-                return behaviour(request, context)
-            return run
-
-        return rewrap(handler, wrap, deserializer=_tolerant(handler.request_deserializer))
+    return rewrap(handler, wrap, deserializer=_tolerant(handler.request_deserializer))

@@ -43,17 +43,14 @@ class Metrics:
         return generate_latest(self.registry).decode()
 
 
-class ObservabilityInterceptor(grpc.ServerInterceptor):
+class Observer:
     """Logs `rpc method=… code=… duration_ms=… peer=…` per RPC and feeds Metrics. No metadata, no bodies."""
 
     def __init__(self, metrics: Metrics):
         self.metrics = metrics
 
-    def intercept_service(self, continuation, details):
-        handler = continuation(details)
-        if handler is None:
-            return handler
-        method = details.method
+    def observed(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """`handler` logged and counted as `method`."""
         return rewrap(handler, lambda behaviour, streaming: (
             self._streaming(behaviour, method) if streaming else self._unary(behaviour, method)))
 
