@@ -47,14 +47,6 @@ def covered_usage(sql: Sql, reseller_id: str, start: date, end: date, covers_thr
     return _usage(sql.fetchall())
 
 
-def covered_usages(sql: Sql, invoices: Sequence[tuple[str, date, date, int]]) -> list[list[UsageRow]]:
-    """`covered_usage` of many invoices [(reseller_id, start, end, covers_through)] from ONE pass over
-    the call rows (audit verify of a whole store): the calls summed per (reseller, local day, batch,
-    group) in SQL, then each invoice adds up the sums of its days up to its watermark. Same rows as
-    `covered_usage` gives per invoice (in group order)."""
-    return usages_from_sums(call_sums(sql), invoices)
-
-
 def call_sums(sql: Sql) -> list[tuple]:
     """The calls summed per (reseller, local day, batch, group): what `usages_from_sums` adds up. A
     caller with a big store ends its transaction before adding up (PostgreSQL ends a session idle in
@@ -66,7 +58,10 @@ def call_sums(sql: Sql) -> list[tuple]:
 
 
 def usages_from_sums(rows: list[tuple], invoices: Sequence[tuple[str, date, date, int]]) -> list[list[UsageRow]]:
-    """Each invoice's covered usage, added up from `call_sums` rows."""
+    """`covered_usage` of many invoices [(reseller_id, start, end, covers_through)] from ONE pass over
+    the call rows (audit verify of a whole store): the `call_sums` rows (calls summed per reseller,
+    local day, batch and group in SQL), added up per invoice over its days up to its watermark. Same
+    rows as `covered_usage` gives per invoice (in group order)."""
     sums: dict[str, dict[int, list[tuple]]] = {}  # reseller -> day -> [(batch, group, calls, s, units, nanos)]
     for rid, day, batch, group, c, s, u, n in rows:
         sums.setdefault(rid, {}).setdefault(int(day), []).append((int(batch), group, int(c), int(s), int(u), int(n)))
