@@ -72,6 +72,7 @@ class InvoiceSearch(DocumentTable):
     ddl = DDL
     columns = ("invoice_id", "ordinal", "reseller_id", "status", "issue_date", "haystack", "payment_status",
                "due_date", "owes", "position")
+    ORDINAL, HAYSTACK = columns.index("ordinal"), columns.index("haystack")  # in a row (`row`, dumps)
     holds_doc = False
     documents = InvoiceList()  # the read model whose table holds the documents
 
@@ -92,7 +93,7 @@ class InvoiceSearch(DocumentTable):
 
     def insert(self, sql, generation: int, rows: list[tuple]) -> None:
         super().insert(sql, generation, rows)
-        self.add_shorts(sql, generation, [r[5] for r in rows])
+        self.add_shorts(sql, generation, [r[self.HAYSTACK] for r in rows])
 
     def update(self, sql, generation: int, change) -> None:
         super().update(sql, generation, change)
@@ -114,11 +115,11 @@ class InvoiceSearch(DocumentTable):
     def stored_shorts(self, sql, generation: int) -> set[str]:
         return {r[0] for r in sql.execute(f"SELECT seq FROM {self.shorts(generation)}").fetchall()}
 
-    @staticmethod
-    def missing_shorts(stored: set[str], rows: list[tuple]) -> list[str]:
+    @classmethod
+    def missing_shorts(cls, stored: set[str], rows: list[tuple]) -> list[str]:
         """The short sequences of these stored rows' haystacks that are not `stored` (audit verify: a
         missing one would make searches for it find nothing)."""
-        return sorted(short_sequences([row[5] for row in rows]) - stored)
+        return sorted(short_sequences([row[cls.HAYSTACK] for row in rows]) - stored)
 
     def occur(self, sql, generation: int, words: list[str]) -> bool:
         """False if a word of one or two characters occurs in no haystack (then nothing matches)."""
@@ -208,7 +209,7 @@ class SQLiteInvoiceSearch(InvoiceSearch):
         super().insert(sql, generation, rows)
         if rows and generation not in self.filling:
             sql.executemany(f"INSERT INTO {self.fts(generation)} (rowid, haystack) VALUES (?, ?)",
-                            [(r[1], r[5]) for r in rows])  # rowid = ordinal
+                            [(r[self.ORDINAL], r[self.HAYSTACK]) for r in rows])  # rowid = ordinal
 
     def match(self, generation: int, words: list[str], where: list[str], params: list) -> None:
         long = [w for w in words if len(w) >= TRIGRAM]
