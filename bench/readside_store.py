@@ -36,6 +36,7 @@ from service.config import parse_database_url
 from service.event_store import EventStore
 from service.persistence.document_index import DocumentIndex, DocumentIssuedWrite
 from service.persistence.ledger import Ledger
+from service.persistence.ledger_queries import batch_seqs, rollup_day_sums
 from service.persistence.reseller_index import ResellerIndex
 from service.render.job import BUILTIN_REVISION
 from service.usecases.numbering import NumberingAdmin
@@ -157,14 +158,11 @@ def _usage(backend) -> tuple[dict[tuple[str, int], list[UsageRow]], dict[str, in
     Both read in one transaction, turned into dicts after it: with 1M calls the Python part takes
     seconds, and PostgreSQL ends a session idle in a transaction after 5 s (the library's default)."""
     with backend.transaction(write=False) as sql:
-        sums = sql.execute("SELECT reseller_id, local_day, destination_group, SUM(calls), SUM(billed_seconds), "
-                           "SUM(amount_units), SUM(amount_nanos) FROM billing_call_rollups "
-                           "GROUP BY reseller_id, local_day, destination_group").fetchall()
-        seqs = sql.execute("SELECT reseller_id, batch_seq FROM billing_resellers").fetchall()
+        sums, seqs = rollup_day_sums(sql), batch_seqs(sql)
     usage: dict[tuple[str, int], list[UsageRow]] = {}
     for rid, day, group, c, s, u, n in sums:
         usage.setdefault((rid, int(day)), []).append(UsageRow(group, int(c), int(s), int(u), int(n)))
-    return usage, {rid: int(seq) for rid, seq in seqs}
+    return usage, seqs
 
 
 def add_store_arguments(ap, default_postgres: str) -> None:

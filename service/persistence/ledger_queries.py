@@ -90,3 +90,19 @@ def batch_seq(sql: Sql, reseller_id: str) -> int:
     sql.execute("SELECT batch_seq FROM billing_resellers WHERE reseller_id = ?", (reseller_id,))
     rows = sql.fetchall()
     return int(rows[0][0]) if rows else 0
+
+
+def rollup_day_sums(sql: Sql) -> list[tuple]:
+    """The rollups summed per (reseller, local day, group) over the whole store: rows of (reseller_id,
+    local_day, group, calls, billed_seconds, amount_units, amount_nanos). For tools that fill or check
+    a whole store (bench/readside_store.py); a caller with a big store adds up after its transaction."""
+    sql.execute("SELECT reseller_id, local_day, destination_group, SUM(calls), SUM(billed_seconds), "
+                "SUM(amount_units), SUM(amount_nanos) FROM billing_call_rollups "
+                "GROUP BY reseller_id, local_day, destination_group")
+    return sql.fetchall()
+
+
+def batch_seqs(sql: Sql) -> dict[str, int]:
+    """Every reseller's call-batch watermark (`batch_seq` of all resellers at once)."""
+    sql.execute("SELECT reseller_id, batch_seq FROM billing_resellers")
+    return {rid: int(seq) for rid, seq in sql.fetchall()}

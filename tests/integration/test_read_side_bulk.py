@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from domain.calls import CallInput
+from domain.invoice import UsageRow
 from domain.reseller import Reseller, ResellerTerms
 from service.config import parse_database_url
 from service.event_store import EventStore
@@ -62,6 +63,35 @@ def test_usages_from_the_call_sums_of_many_invoices_equal_covered_usage_of_each(
     assert bulk == one_by_one
     assert sum(row.calls for rows in bulk for row in rows) > 0
     assert any(rows for rows in bulk) and any(not rows for rows in bulk)
+
+
+
+def test_the_whole_store_day_sums_add_up_to_each_periods_usage_and_every_watermark_is_read(store):
+    rng = random.Random(5)
+    for rid, zone in (("r1", "Europe/Berlin"), ("r2", "UTC")):
+        register(store, rid, zone)
+    ledger = Ledger(store.backend)
+    first = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    for batch in range(3):
+        calls = [CallInput(f"d{batch}-{i}", rng.choice(["r1", "r2"]), int((first + timedelta(
+                     seconds=rng.randrange(20 * 86400))).timestamp()), 0, rng.randint(1, 900), "49151",
+                           rng.choice(["DE Mobile", "AT"]), f"{rng.randint(0, 5_000_000) / 1e6:.6f}", "EUR")
+                 for i in range(50)]
+        assert not ledger.record(calls).rejected
+    with store.backend.transaction(write=False) as sql:
+        sums, seqs = ledger_queries.rollup_day_sums(sql), ledger_queries.batch_seqs(sql)
+        period = (date(2026, 3, 5), date(2026, 3, 14))
+        expected = {rid: sorted(ledger_queries.period_usage(sql, rid, *period)) for rid in ("r1", "r2")}
+        watermarks = {rid: ledger_queries.batch_seq(sql, rid) for rid in ("r1", "r2")}
+    for rid in ("r1", "r2"):
+        groups: dict[str, list[int]] = {}
+        for r, day, group, c, s, u, n in sums:
+            if r == rid and period[0].toordinal() <= int(day) <= period[1].toordinal():
+                g = groups.setdefault(group, [0, 0, 0, 0])
+                for k, v in enumerate((c, s, u, n)):
+                    g[k] += int(v)
+        assert sorted(UsageRow(group, *groups[group]) for group in groups) == expected[rid]
+    assert seqs == watermarks and set(seqs) == {"r1", "r2"} and all(seqs.values())
 
 
 # ---- a rebuild (no indexes while it fills, then indexes, FTS and statistics) serves the same searches ----
