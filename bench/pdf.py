@@ -1,13 +1,13 @@
 """Benchmark: the borb renderer vs a reportlab platypus baseline on 1-page and multi-page invoices.
 
-Run: .venv/bin/python bench/pdf.py [runs]
+Run: .venv/bin/python bench/pdf.py [--runs N]
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import statistics
-import sys
 import time
 
 import pypdf
@@ -15,6 +15,8 @@ import pypdf
 from service.render import BUILTIN_TEMPLATE_SOURCE, RenderJob, render_pdf
 from service.render.content import minutes
 from service.render.fonts import FONT_DIR
+
+from common import print_header
 
 
 def invoice(lines: int) -> dict:
@@ -84,7 +86,10 @@ def measure(render, data: dict, runs: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=10, help="timed renders per case (median; default 10)")
+    runs = ap.parse_args().runs
+    print_header("PDF: the borb renderer vs a reportlab platypus baseline (in this process)")
     start = time.perf_counter()
     borb_render(invoice(20))
     print(f"cold first render (imports, font subsetting): {(time.perf_counter() - start) * 1000:.0f} ms")
