@@ -1,7 +1,7 @@
 """Read queries on the call ledger and its rollups: what invoices, summaries and audit read."""
 from bisect import bisect_left, bisect_right
 from datetime import date
-from typing import NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from domain.invoice import UsageRow
 from service.persistence.backend import Sql
@@ -102,7 +102,15 @@ def rollup_day_sums(sql: Sql) -> list[tuple]:
     return sql.fetchall()
 
 
-def batch_seqs(sql: Sql) -> dict[str, int]:
-    """Every reseller's call-batch watermark (`batch_seq` of all resellers at once)."""
-    sql.execute("SELECT reseller_id, batch_seq FROM billing_resellers")
+def batch_seqs(sql: Sql, reseller_ids: Iterable[str] | None = None) -> dict[str, int]:
+    """The call-batch watermarks of the given resellers (None: of every reseller) in one read; a
+    reseller without a row has none (`batch_seq` reads it as 0)."""
+    if reseller_ids is None:
+        sql.execute("SELECT reseller_id, batch_seq FROM billing_resellers")
+    else:
+        ids = sorted(set(reseller_ids))
+        if not ids:
+            return {}
+        sql.execute(f"SELECT reseller_id, batch_seq FROM billing_resellers WHERE reseller_id IN "
+                    f"({','.join('?' * len(ids))})", ids)
     return {rid: int(seq) for rid, seq in sql.fetchall()}

@@ -1,4 +1,5 @@
 """Application recorders that also run the side writes of a save in the events' transaction."""
+from itertools import groupby
 from typing import Any, Sequence
 
 from eventsourcing.persistence import StoredEvent
@@ -18,8 +19,7 @@ class SQLiteBillingRecorder(SQLiteApplicationRecorder):
         # Events first: the INSERT takes SQLite's write lock, so the side writes'
         # reads below see the latest committed state.
         ids = super()._insert_events(c, stored_events, **kwargs)
-        for write in kwargs.get("side_writes", ()):
-            write.run(Sql(c, postgres=False))
+        run_side_writes(Sql(c, postgres=False), kwargs.get("side_writes", ()))
         return ids
 
 
@@ -40,5 +40,16 @@ class PostgresBillingRecorder(PostgresApplicationRecorder):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # Runs before the library locks the events table; side writes take only
         # per-reseller advisory locks, so the lock order is always the same.
-        for write in kwargs.get("side_writes", ()):
-            write.run(Sql(curs, postgres=True))
+        run_side_writes(Sql(curs, postgres=True), kwargs.get("side_writes", ()))
+
+
+def run_side_writes(sql: Sql, writes: Sequence[Any]) -> None:
+    """Run a save's side writes in order; consecutive writes of a kind that can run several at once
+    (a `run_all(sql, writes)`, e.g. the documents of a group of creates) run together."""
+    for kind, same in groupby(writes, type):
+        run_all = getattr(kind, "run_all", None)
+        if run_all is not None:
+            run_all(sql, list(same))
+        else:
+            for write in same:
+                write.run(sql)

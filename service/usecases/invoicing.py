@@ -135,7 +135,9 @@ class Invoicing:
         try:
             series: dict[str, Counter] = {}
             with self.store.reading():
-                built = [self._build(issue, series) for issue in issues]
+                # No number look-up per create: a taken number fails the group's save (UNIQUE),
+                # and each create then retries alone, where the look-up names the error.
+                built = [self._build(issue, series, check_number=False) for issue in issues]
             invoices, books = [b[0] for b in built], [b[1] for b in built]
             recordings = self.store.save_recorded(*invoices, *series.values(), *books,  # books last: each
                                                   side_writes=tuple(b[2] for b in built))  # create's position
@@ -166,8 +168,8 @@ class Invoicing:
         for book in books:
             self.saved_books[book.reseller_id] = max(book.version, self.saved_books.get(book.reseller_id, 0))
 
-    def _build(self, issue: IssueRequest, series: dict[str, Counter]) -> tuple[Invoice, InvoiceBook,
-                                                                               DocumentIssuedWrite]:
+    def _build(self, issue: IssueRequest, series: dict[str, Counter],
+               check_number: bool = True) -> tuple[Invoice, InvoiceBook, DocumentIssuedWrite]:
         """Number the invoice (advancing its series, loaded once per group into `series`) and claim its
         period in its book; returns the new invoice, the book and the index write. Reads only (the
         callers read in one session under the counter lock, then save)."""
@@ -177,7 +179,7 @@ class Invoicing:
             series[series_id] = self.numbering.counter(series_id)
         issued_at = datetime.now(timezone.utc)
         issue_date = issued_at.astimezone(ZoneInfo(terms.time_zone)).date()
-        sequence, number = self.numbering.take(series[series_id], str(issue.invoice_id), issue_date)
+        sequence, number = self.numbering.take(series[series_id], str(issue.invoice_id), issue_date, check_number)
         book = issue.book
         if book.version < self.saved_books.get(reseller_id, 0):  # a create for the reseller saved since
             book = self.store.load(book.id, "invoice book")  # it was read: saving this one would clash

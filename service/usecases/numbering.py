@@ -64,9 +64,13 @@ class NumberingAdmin:
             raise InvalidArgument(field, f"series {series_id!r} numbers {series.kind} documents, not {kind}")
         return series_id
 
-    def take(self, series: Counter, document_id: str, issue_date) -> tuple[int, str]:
+    def take(self, series: Counter, document_id: str, issue_date, check: bool = True) -> tuple[int, str]:
         """Advance `series` for a document, refusing a number some document already has (SPEC §12:
-        nothing is written and the counter does not move)."""
+        nothing is written and the counter does not move). `check=False` only where a taken number
+        may simply fail the save: billing_documents.number is UNIQUE, so the save writes nothing (a
+        group of creates then retries each create alone, with the check that names the error)."""
+        if not check:
+            return series.take(document_id, issue_date)
         number = series.peek(issue_date)
         taken = self.index.numbered(number)
         if taken is not None and (taken.series_id, int(taken.sequence)) == (series.series_id, series.next_number):

@@ -283,6 +283,55 @@ def test_an_issued_write_checks_the_usage_against_the_batch_watermark_it_was_rea
     assert set(DocumentIndex(store.backend).rows()) == {"inv-1", "inv-3"}
 
 
+def test_the_documents_of_one_save_are_checked_and_written_together_or_not_at_all(ledger, store):
+    """A group of creates saves several invoices (and a credit note may sit beside them): one read of
+    the resellers' watermarks, one insert. A stale invoice among them, or a number twice, refuses the
+    whole save; nothing of it is written."""
+    register(store, "r2")
+    ledger.record([call("a"), call("b", reseller_id="r2")])
+    reads = {rid: ledger.usage_and_watermark(rid, *MARCH) for rid in ("r1", "r2")}
+
+    def invoice(document_id, rid, number, read=None):
+        usage_rows, watermark = read or reads[rid]
+        return DocumentIssuedWrite(document_id, DocumentKind.INVOICE, rid, number, "invoices", int(number), *MARCH,
+                                   tuple(usage_rows), watermark)
+
+    note = DocumentIssuedWrite("cn-1", DocumentKind.CREDIT_NOTE, "r1", "CN-1", "credit-notes", 1, *MARCH)
+    stale = invoice("inv-3", "r2", "3", read=([], 0))  # calculated before r2's call arrived
+    twin = invoice("inv-4", "r2", "1")
+    for bad in (stale, twin):
+        with pytest.raises(Exception) as error:
+            store.save_all(Numbering(), side_writes=(invoice("inv-1", "r1", "1"), note, bad))
+        assert is_conflict(error.value) and DocumentIndex(store.backend).rows() == {}
+    statements = []
+    with store.backend.transaction() as sql:
+        counting = CountingSql(sql, statements)
+        DocumentIssuedWrite.run_all(counting, [invoice("inv-1", "r1", "1"), invoice("inv-2", "r2", "2"), note])
+    assert statements == ["SELECT", "INSERT"]  # the watermarks of both resellers at once, then every row
+    rows = DocumentIndex(store.backend).rows()
+    assert {d: (r.reseller_id, r.number, r.kind) for d, r in rows.items()} == {
+        "inv-1": ("r1", "1", "INVOICE"), "inv-2": ("r2", "2", "INVOICE"), "cn-1": ("r1", "CN-1", "CREDIT_NOTE")}
+
+
+class CountingSql:
+    """An Sql that notes the first word of every statement it runs (executemany counts once)."""
+
+    def __init__(self, sql, seen: list):
+        self.sql, self.seen, self.postgres = sql, seen, sql.postgres
+
+    def execute(self, statement, params=()):
+        self.seen.append(statement.split()[0])
+        self.sql.execute(statement, params)
+        return self
+
+    def executemany(self, statement, rows):
+        self.seen.append(statement.split()[0])
+        return self.sql.executemany(statement, rows)
+
+    def fetchall(self):
+        return self.sql.fetchall()
+
+
 def test_a_number_taken_twice_is_a_conflict_that_stores_no_events(ledger, store):
     issued(store, ledger, "inv-1", "1", 1)
     numbering = Numbering()

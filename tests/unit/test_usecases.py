@@ -6,7 +6,7 @@ import pytest
 
 from domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from domain.invoice import InvoiceBook, InvoiceStatus
-from domain.numbering import Numbering
+from domain.numbering import DocumentKind, Numbering
 from helpers import wait_until
 from unit.fakes import call, events, period, terms
 
@@ -199,6 +199,20 @@ def test_a_group_whose_save_aborts_is_saved_alone_one_by_one(uc):
     assert outcomes[1].subtotal == "3.00" and injected[0].accepted == 1  # r2's retry has the racer's call
     assert sorted(o.sequence for o in outcomes) == [1, 2, 3] and uc.numbering.get()[0].next_number == 4
     assert saves[0] == 7 and len(saves) == 4  # the group's save aborted (UsageChanged), then each alone
+
+
+def test_a_taken_number_in_a_group_writes_nothing_then_only_its_create_is_refused_naming_the_series(uc):
+    uc.numbering.upsert_series("twin", DocumentKind.INVOICE, "%num%", 1)  # numbers "1", "2"... like `invoices`
+    uc.resellers.upsert(terms("r2"))
+    uc.resellers.upsert(terms("r3", invoice_series_id="twin"))
+    uc.invoicing.create("r1", period("2026-01-01", "2026-01-31"))  # "1" is taken
+    saves = count_saves(uc)
+    r2, r3 = create_queued(uc, [("r2", period()), ("r3", period())])
+    assert isinstance(r3, FailedPrecondition) and "series twin" in str(r3)
+    assert (r2.number, r2.sequence) == ("2", 2) and uc.numbering.get_series("twin").next_number == 1
+    assert saves[0] == 6 and len(saves) == 2  # the group's save (2 invoices, 2 counters, 2 books) wrote
+    # nothing (the number is UNIQUE in the index), then r2 alone; r3's look-up refused it before any save
+    assert sorted(r.number for r in uc.fake.documents.rows().values()) == ["1", "2"]
 
 
 def test_an_overlapping_period_is_refused_without_waiting_for_the_counter(uc):
