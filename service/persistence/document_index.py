@@ -118,7 +118,7 @@ class DocumentIssuedWrite:
         batch watermark of each of its resellers: an unchanged watermark proves an unchanged usage
         with one row read; otherwise the sums are compared."""
         invoices = [w for w in writes if w.usage is not None]
-        watermarks = batch_seqs(sql, (w.reseller_id for w in invoices)) if invoices else {}
+        watermarks = batch_seqs(sql, (w.reseller_id for w in invoices))  # no query when there are none
         for w in invoices:
             unchanged = w.covers_through is not None and watermarks.get(w.reseller_id, 0) == w.covers_through
             if not unchanged and sorted(period_usage(sql, w.reseller_id, w.start, w.end)) != sorted(w.usage):

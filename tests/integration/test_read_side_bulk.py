@@ -65,7 +65,6 @@ def test_usages_from_the_call_sums_of_many_invoices_equal_covered_usage_of_each(
     assert any(rows for rows in bulk) and any(not rows for rows in bulk)
 
 
-
 def test_the_whole_store_day_sums_add_up_to_each_periods_usage_and_every_watermark_is_read(store):
     rng = random.Random(5)
     for rid, zone in (("r1", "Europe/Berlin"), ("r2", "UTC")):
